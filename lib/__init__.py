@@ -1,0 +1,1 @@
+"""Shared code of the microvision study: every notebook imports from here; nothing here imports a notebook."""

@@ -1,0 +1,1 @@
+"""Seeded generators of the synthetic stand-ins for the papers' private microscopy datasets."""

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Run every test of the study: unit tests of lib, the JupyterLab check and nbval on the golden
+# copies in tests/golden/ (re-executed at the smoke profile). Extra arguments go to pytest.
+# Creates the project's environment first when needed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source lib/ensure_env.sh
+ensure_env || exit 1
+# Deterministic, quiet notebook runs: no progress bars, no ultralytics chatter or network.
+export TQDM_DISABLE=1 YOLO_VERBOSE=False YOLO_OFFLINE=1 YOLO_CONFIG_DIR="$PWD/data/.config" MPLBACKEND=Agg PYTHONHASHSEED=0
+exec python -m pytest tests \
+    --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
+    -p no:cacheprovider "$@"
