@@ -54,6 +54,17 @@ def proportional_counts(total: int, weights: Sequence[float]) -> list[int]:
     return counts.tolist()
 
 
+def split_counts(n: int, fractions: Sequence[float]) -> list[int]:
+    """Images of one class per split: proportional, but at least one in every split when ``n`` allows,
+    so that no split lacks a class folder (torchvision's ImageFolder needs them all)."""
+    counts = proportional_counts(n, fractions)
+    for i in range(len(counts)):
+        if counts[i] == 0 and n >= len(counts):
+            counts[int(np.argmax(counts))] -= 1
+            counts[i] = 1
+    return counts
+
+
 def _write_png(path: Path, rgb_or_gray: np.ndarray) -> None:
     img = cv2.cvtColor(rgb_or_gray, cv2.COLOR_RGB2BGR) if rgb_or_gray.ndim == 3 else rgb_or_gray
     ok, buf = cv2.imencode(".png", img)
@@ -136,7 +147,7 @@ def build_classification(folder: Path, name: str, total: int, spec: DataSpec, se
     items = []
     for cls, n in enumerate(proportional_counts(total, weights)):
         index = 0
-        for split, k in zip(SPLITS, proportional_counts(n, spec.classification_split)):
+        for split, k in zip(SPLITS, split_counts(n, spec.classification_split)):
             items += [(split, cls, index + j) for j in range(k)]
             index += k
     work = partial(_classification_item, folder=folder, name=name, seed=seed, size=spec.classification_image)

@@ -29,7 +29,6 @@ from .profiles import PROFILES, get_profile
 
 REFERENCE_PROFILE = "quick"
 KERNEL = "microvision-study"
-GOLDEN_DIR = paths.REPO_ROOT / "tests" / "golden"
 RUN_NOTE_TAG = "run-note"  # marks the markdown cell that records a reference run's parameters
 
 
@@ -37,8 +36,8 @@ class PipelineError(RuntimeError):
     """A failure with a message meant for the user, printed without a traceback."""
 
 
-def discover(notebooks_dir: Path = paths.NOTEBOOKS_DIR) -> list[Path]:
-    return sorted(p for p in notebooks_dir.glob("[0-9][0-9]_*.ipynb"))
+def discover(notebooks_dir: Path | None = None) -> list[Path]:
+    return sorted((notebooks_dir or paths.NOTEBOOKS_DIR).glob("[0-9][0-9]_*.ipynb"))
 
 
 def select(available: list[Path], only: str | None) -> list[Path]:
@@ -113,7 +112,11 @@ def execute(src: Path, dst: Path, parameters: dict | None, env: dict[str, str]) 
         )
         return None
     except PapermillExecutionError as e:
-        cell = f"cell {e.cell_index} (execution count {e.exec_count})"
+        # papermill's cell index counts its injected cells; name the cell by its first line instead
+        cells = nbformat.read(dst, as_version=4).cells
+        source = next((c.source for c in cells if c.get("execution_count") == e.exec_count), "").strip().splitlines()
+        first = next((line for line in source if not line.startswith("#")), source[0] if source else "")
+        cell = f"the cell starting `{first[:80]}` (execution count {e.exec_count})"
         return Failure(src.stem, cell, f"{e.ename}: {e.evalue}", dst)
     finally:
         staged_src.unlink(missing_ok=True)
@@ -160,7 +163,7 @@ def run(profile: str, only: str | None = None, force: bool = False, seed: int | 
     results_dir = paths.FIGURES_DIR / profile
     writable_dir(paths.FIGURES_DIR)
     writable_dir(results_dir)
-    runs_dir = GOLDEN_DIR if golden else paths.DATA_DIR / "runs" / profile
+    runs_dir = paths.REPO_ROOT / "tests" / "golden" if golden else paths.DATA_DIR / "runs" / profile
     writable_dir(runs_dir)
     writable_dir(paths.CACHE_DIR)
 
@@ -201,7 +204,7 @@ def run(profile: str, only: str | None = None, force: bool = False, seed: int | 
         for dst in executed:
             nb = as_reference_copy(nbformat.read(dst, as_version=4), parameters)
             nbformat.write(nb, paths.NOTEBOOKS_DIR / dst.name)
-        print(f"  reference run: executed notebooks copied into {paths.NOTEBOOKS_DIR.relative_to(paths.REPO_ROOT)}/")
+        print(f"  reference run: executed notebooks copied into {paths.NOTEBOOKS_DIR}")
     print(f"study: {moved} figure/table files in figures/{profile}/; executed notebooks in {runs_dir}")
     print(f"study: total wall time {time.time() - start:.1f} s")
 

@@ -1,0 +1,76 @@
+import os
+import time
+
+import pytest
+
+from lib import cache
+
+
+def test_artifact_is_built_once_and_reused(isolated):
+    calls = []
+
+    def build(folder):
+        calls.append(folder)
+        (folder / "x.txt").write_text("built")
+
+    a = cache.cached_artifact("thing", {"n": 1}, build)
+    b = cache.cached_artifact("thing", {"n": 1}, build)
+    assert a == b and len(calls) == 1 and (a / "x.txt").read_text() == "built"
+    assert cache.read_manifest(a)["config"] == {"n": 1}
+    c = cache.cached_artifact("thing", {"n": 2}, build)
+    assert c != a and len(calls) == 2
+
+
+def test_key_follows_config_code_and_packages(tmp_path):
+    src = tmp_path / "mod.py"
+    src.write_text("x = 1\n")
+    k1 = cache.artifact_key({"a": 1}, [src])
+    assert k1 == cache.artifact_key({"a": 1}, [src])
+    assert k1 != cache.artifact_key({"a": 2}, [src])
+    src.write_text("x = 2\n")
+    assert k1 != cache.artifact_key({"a": 1}, [src])
+    assert cache.artifact_key({}, packages=["numpy"]) != cache.artifact_key({})
+
+
+def test_killed_build_leaves_nothing_final_and_resumes(isolated):
+    done = []
+
+    def build(folder, fail_after=None):
+        for i in range(4):
+            if (folder / f"{i}.txt").exists():
+                continue
+            if fail_after is not None and i == fail_after:
+                raise KeyboardInterrupt
+            cache.atomic_write_text(folder / f"{i}.txt", str(i))
+            done.append(i)
+
+    with pytest.raises(KeyboardInterrupt):
+        cache.cached_artifact("items", {}, lambda f: build(f, fail_after=2))
+    assert not list((isolated / "data" / "cache").glob("items-*"))  # no finished artifact
+    out = cache.cached_artifact("items", {}, build)
+    assert done == [0, 1, 2, 3]  # items 0 and 1 were not redone
+    assert sorted(p.name for p in out.glob("*.txt")) == ["0.txt", "1.txt", "2.txt", "3.txt"]
+
+
+def test_force_since_rebuilds_older_artifacts_once(isolated, monkeypatch):
+    n = []
+    build = lambda f: n.append(1)  # noqa: E731
+    cache.cached_artifact("f", {}, build)
+    monkeypatch.setenv("STUDY_FORCE_SINCE", repr(time.time() + 1e-3))
+    time.sleep(0.01)
+    cache.cached_artifact("f", {}, build)
+    cache.cached_artifact("f", {}, build)  # built during this forced run: reused
+    assert len(n) == 2
+
+
+def test_atomic_path_keeps_the_old_file_on_error(tmp_path):
+    target = tmp_path / "table.csv"
+    target.write_text("old")
+    with pytest.raises(RuntimeError):
+        with cache.atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError
+    assert target.read_text() == "old"
+    assert os.listdir(tmp_path) == ["table.csv"]
+    cache.atomic_write_text(target, "new")
+    assert target.read_text() == "new"

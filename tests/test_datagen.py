@@ -1,0 +1,140 @@
+import hashlib
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+
+from lib import datasets
+from lib.datagen import droplets, microparts, occlusion, surfaces
+from lib.profiles import DataSpec
+
+TINY = DataSpec(detection_split=(8, 3, 3), detection_image=(160, 107), droplet_images=16, surface_images=10)
+
+
+def tree_digest(folder):
+    h = hashlib.sha256()
+    for p in sorted(folder.rglob("*")):
+        if p.is_file() and p.name != "manifest.json":  # the manifest holds a timestamp
+            h.update(str(p.relative_to(folder)).encode() + p.read_bytes())
+    return h.hexdigest()
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """Each dataset built twice from the same seed: serially and with two worker processes."""
+    import lib.paths as paths
+
+    out = {}
+    for run, workers in (("a", 1), ("b", 2)):
+        root = tmp_path_factory.mktemp(run)
+        old = paths.CACHE_DIR
+        paths.CACHE_DIR = root
+        try:
+            out[run] = {n: datasets.synthetic(n, TINY, seed=3, workers=workers) for n in datasets.DATASETS}
+        finally:
+            paths.CACHE_DIR = old
+    return out
+
+
+def test_same_seed_gives_byte_identical_datasets(built):
+    for name in datasets.DATASETS:
+        assert tree_digest(built["a"][name]) == tree_digest(built["b"][name]), name
+
+
+def test_other_seed_gives_other_images():
+    a, _ = microparts.render(1, 160, 107)
+    b, _ = microparts.render(2, 160, 107)
+    assert not np.array_equal(a, b)
+
+
+def test_label_boxes_are_the_mask_bounds(built):
+    folder = built["a"]["microparts"]
+    for label in sorted((folder / "labels").rglob("*.txt")):
+        split = label.parent.name
+        masks = cv2.imread(str(folder / "masks" / split / f"{label.stem}.png"), cv2.IMREAD_UNCHANGED)
+        h, w = masks.shape
+        for i, line in enumerate(label.read_text().splitlines()):
+            _, xc, yc, bw, bh = map(float, line.split())
+            ys, xs = np.nonzero(masks == i + 1)
+            expected = (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
+            got = ((xc - bw / 2) * w, (yc - bh / 2) * h, (xc + bw / 2) * w, (yc + bh / 2) * h)
+            assert np.allclose(got, expected, atol=1e-3), (label, i)
+
+
+def test_split_and_class_counts(built):
+    objects = datasets.detection_objects(built["a"]["microparts"])
+    per_split = objects.drop_duplicates("image").split.value_counts()
+    # every generated image carries at least one feature, so every image appears in objects
+    assert per_split.to_dict() == {"train": 8, "val": 3, "test": 3}
+    drops = datasets.classification_images(built["a"]["droplets"], "droplets")
+    assert drops["class"].value_counts()[list(droplets.CLASSES)].tolist() == datasets.proportional_counts(16, droplets.PAPER_COUNTS)
+
+
+@pytest.mark.parametrize("total", [7, 100, 2462])
+def test_proportional_counts_keep_the_papers_proportion(total):
+    counts = datasets.proportional_counts(total, droplets.PAPER_COUNTS)
+    assert sum(counts) == total
+    share = np.array(droplets.PAPER_COUNTS) / sum(droplets.PAPER_COUNTS)
+    assert np.all(np.abs(np.array(counts) - total * share) < 1)
+    assert datasets.proportional_counts(2462, droplets.PAPER_COUNTS) == list(droplets.PAPER_COUNTS)
+    assert datasets.proportional_counts(1286, surfaces.PAPER_COUNTS) == list(surfaces.PAPER_COUNTS)
+
+
+def test_contamination_masks_only_for_contaminated_surfaces(built):
+    folder = built["a"]["surfaces"]
+    assert list((folder / "masks").rglob("clean/*.png")) == []
+    images = datasets.classification_images(folder, "surfaces")
+    dirty = images[images["class"] == "contaminated"]
+    assert all((folder / "masks" / f).exists() for f in dirty.file)
+
+
+def test_every_droplet_has_a_mask(built):
+    folder = built["a"]["droplets"]
+    images = datasets.classification_images(folder, "droplets")
+    for f in images.file:
+        mask = cv2.imread(str(folder / "masks" / f), cv2.IMREAD_GRAYSCALE)
+        assert mask is not None and 0.02 < (mask > 0).mean() < 0.6
+
+
+@pytest.mark.parametrize("kind", occlusion.OCCLUDERS)
+@pytest.mark.parametrize("fraction", [0.0, 0.05, 0.3, 0.5, 0.7, 0.95])
+def test_requested_occlusion_is_met(kind, fraction):
+    rng = np.random.default_rng(int(fraction * 100))
+    image = (rng.random((120, 180, 3)) * 255).astype(np.uint8)
+    boxes = [(10.3, 12.0, 60.7, 40.2), (100, 50, 109, 58), (120, 70, 175, 118)]  # one box smaller than a stride
+    out, measured = occlusion.occlude(image, boxes, fraction, kind=kind, seed=4)
+    assert out.shape == image.shape and out.dtype == np.uint8
+    assert np.all(np.abs(measured - fraction) <= 0.01), measured
+    assert np.array_equal(out, occlusion.occlude(image, boxes, fraction, kind=kind, seed=4)[0])
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.0, 1.5])
+def test_occlusion_fraction_outside_range_fails(bad):
+    with pytest.raises(ValueError, match=r"\[0, 1\)"):
+        occlusion.occlude(np.zeros((20, 20, 3), np.uint8), [(0, 0, 10, 10)], bad)
+
+
+def test_unknown_occluder_fails():
+    with pytest.raises(ValueError, match="gripper, black, texture"):
+        occlusion.occlude(np.zeros((20, 20, 3), np.uint8), [(0, 0, 10, 10)], 0.3, kind="cloud")
+
+
+def test_recorded_gripper_occlusion_matches_the_scene():
+    fractions = [f.occluded for s in range(60) for f in microparts.render(s, 160, 107)[1]]
+    share = np.mean([any(f.occluded > 0 for f in microparts.render(s, 160, 107)[1]) for s in range(60)])
+    assert 0.15 < share < 0.45  # about 30 % of scenes show the gripper
+    assert max(fractions) < 1.0
+
+
+def test_occlusion_check_table(built):
+    objects = datasets.detection_objects(built["a"]["microparts"])
+    table = datasets.occlusion_check(built["a"]["microparts"], objects, fractions=(0.5,), kinds=("black",))
+    assert isinstance(table, pd.DataFrame) and len(table) == (objects.split == "test").sum()
+    assert (table.measured - 0.5).abs().max() <= 0.01
+
+
+def test_split_counts_give_every_split_a_class_member():
+    assert datasets.split_counts(2462, (0.7, 0.15, 0.15)) == datasets.proportional_counts(2462, (0.7, 0.15, 0.15))
+    assert datasets.split_counts(3, (0.7, 0.15, 0.15)) == [1, 1, 1]
+    assert min(datasets.split_counts(5, (0.7, 0.15, 0.15))) == 1

@@ -1,0 +1,79 @@
+"""run_all.sh's engine, on small notebooks of its own in a temporary tree (real papermill runs)."""
+import nbformat
+import pytest
+
+from lib import pipeline
+
+PARAMS = 'profile = "smoke"\nseed = None\ndata_root = None\ndevice = None'
+
+
+def notebook(path, *sources):
+    params = nbformat.v4.new_code_cell(PARAMS)
+    params.metadata["tags"] = ["parameters"]
+    nb = nbformat.v4.new_notebook(cells=[params, *(nbformat.v4.new_code_cell(s) for s in sources)])
+    nb.metadata["kernelspec"] = {"name": pipeline.KERNEL, "display_name": "study", "language": "python"}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+
+
+WRITES = 'import pandas as pd\nfrom lib.reporting import Study\nStudy.start(profile).save_table(pd.DataFrame({"v": [len(profile)]}), "t")'
+
+
+def test_select_by_number_or_name_and_reject_unknown(isolated):
+    for name in ("01_a", "02_b", "03_c"):
+        notebook(isolated / "notebooks" / f"{name}.ipynb", "1")
+    found = pipeline.discover()
+    assert [p.stem for p in pipeline.select(found, "3,01_a")] == ["01_a", "03_c"]
+    with pytest.raises(pipeline.PipelineError, match="unknown notebook '9'; the study has: 01_a, 02_b, 03_c"):
+        pipeline.select(found, "9")
+
+
+def test_unknown_profile_fails_before_running(isolated):
+    with pytest.raises(ValueError, match="unknown profile 'fastest'"):
+        pipeline.run("fastest")
+
+
+def test_unwritable_output_folder_fails_clearly(isolated):
+    notebook(isolated / "notebooks" / "01_a.ipynb", "1")
+    (isolated / "figures").mkdir()
+    (isolated / "figures" / "smoke").write_text("a file where the results folder should be")
+    with pytest.raises(pipeline.PipelineError, match="cannot write to .*figures/smoke"):
+        pipeline.run("smoke")
+
+
+def test_failing_notebook_names_the_cell_and_leaves_results_untouched(isolated):
+    nbs = isolated / "notebooks"
+    notebook(nbs / "01_writes.ipynb", WRITES)
+    notebook(nbs / "02_fails.ipynb", "x = 1", "raise RuntimeError('boom')")
+    results = isolated / "figures" / "quick"
+    results.mkdir(parents=True)
+    (results / "old.csv").write_text("previous")
+    with pytest.raises(pipeline.PipelineError) as err:
+        pipeline.run("quick")
+    msg = str(err.value)
+    assert "02_fails failed in the cell starting `raise RuntimeError('boom')`" in msg and "RuntimeError: boom" in msg
+    assert str(isolated / "data" / "runs" / "quick" / "02_fails.ipynb") in msg
+    assert sorted(p.name for p in results.iterdir()) == ["old.csv"]  # nothing new published
+    assert not list((isolated / "figures").glob(".staging-*"))
+    assert nbformat.read(nbs / "01_writes.ipynb", 4).cells[1].outputs == []  # reference copy not replaced
+
+
+def test_reference_run_publishes_results_and_keeps_smoke_defaults(isolated):
+    nbs = isolated / "notebooks"
+    notebook(nbs / "01_writes.ipynb", WRITES)
+    pipeline.run("quick")
+    assert (isolated / "figures" / "quick" / "t.csv").read_text().splitlines()[1] == "0,5"
+    nb = nbformat.read(nbs / "01_writes.ipynb", 4)
+    assert "parameters" in nb.cells[0].metadata.tags and nb.cells[0].source == PARAMS
+    note = nb.cells[1]
+    assert note.cell_type == "markdown" and "`profile = 'quick'`" in note.source
+    assert "papermill" not in nb.metadata
+    pipeline.run("quick")  # a second run replaces the note instead of stacking another one
+    assert sum(c.cell_type == "markdown" for c in nbformat.read(nbs / "01_writes.ipynb", 4).cells) == 1
+    pipeline.run("smoke")  # other profiles never overwrite the reference notebooks
+    assert "'quick'" in nbformat.read(nbs / "01_writes.ipynb", 4).cells[1].source
+
+
+def test_main_reports_errors_without_traceback(isolated, capsys):
+    assert pipeline.main(["--profile", "nope"]) == 1
+    assert "ERROR: unknown profile 'nope'" in capsys.readouterr().err

@@ -1,0 +1,37 @@
+import pytest
+
+from lib.profiles import PAPER, PROFILES, get_profile
+
+
+def test_unknown_profile_lists_valid_names():
+    with pytest.raises(ValueError, match="smoke, quick, paper"):
+        get_profile("fast")
+
+
+def test_paper_profile_holds_the_papers_settings():
+    assert PAPER.reductions() == []
+    assert PAPER.data.detection_split == (1123, 230, 185)
+    assert (PAPER.data.droplet_images, PAPER.data.surface_images) == (2462, 1286)
+    assert (PAPER.detector.epochs, PAPER.detector.batch, PAPER.detector.imgsz) == (80, 16, 640)
+    assert PAPER.data.classification_image == 225
+
+
+@pytest.mark.parametrize("name", ["smoke", "quick"])
+def test_reduced_profiles_list_every_difference(name):
+    p = get_profile(name)
+    listed = p.reductions()
+    differing = [k for k, v in p.settings().items() if v != PAPER.settings()[k]]
+    assert len(listed) == len(differing) > 0
+    assert all(any(r.startswith(k + ":") for r in listed) for k in differing)
+    assert list(p.table().columns) == [name, "paper"]
+
+
+def test_profiles_keep_the_detectors_family_and_shrink_in_order():
+    smoke, quick = PROFILES["smoke"], PROFILES["quick"]
+    assert smoke.data.detection_images < quick.data.detection_images < PAPER.data.detection_images
+    assert {p.detector.scale for p in PROFILES.values()} <= {"n", "s"}
+
+
+def test_explicit_device_wins():
+    assert PAPER.resolve_device("cpu") == "cpu"
+    assert PAPER.resolve_device() in {"cpu", "cuda"}

@@ -1,0 +1,52 @@
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from lib.reporting import Study  # noqa: E402
+
+
+def test_header_states_profile_seed_commit_and_synthetic_data(isolated):
+    study = Study.start("smoke", seed=7)
+    text = study.header()
+    for needle in ("profile : smoke", "seed    : 7", "commit  :", "SYNTHETIC", "reduced from the papers' settings"):
+        assert needle in text
+    assert "REAL data" in Study.start("smoke", data_root=str(isolated)).data_label
+
+
+def test_bad_data_root_fails_clearly(isolated):
+    with pytest.raises(FileNotFoundError, match="is not a folder"):
+        Study.start("smoke", data_root=str(isolated / "nowhere"))
+
+
+def test_tables_are_rounded_stamped_and_reproducible(isolated):
+    study = Study.start("smoke")
+    df = pd.DataFrame({"iou": [0.123456, 0.5]}, index=["a", "b"])
+    out = study.save_table(df, "t", decimals=3)
+    csv = (isolated / "figures" / "smoke" / "t.csv").read_text()
+    assert out.iloc[0, 0] == 0.123 and "0.123" in csv and "0.1235" not in csv
+    md = (isolated / "figures" / "smoke" / "t.md").read_text()
+    assert "SYNTHETIC" in md and "profile 'smoke'" in md
+    study.save_table(df, "t", decimals=3)
+    assert (isolated / "figures" / "smoke" / "t.csv").read_text() == csv
+
+
+def test_figures_are_written_as_png_and_reproducible_pdf(isolated):
+    study = Study.start("smoke")
+    pdfs = []
+    for _ in range(2):
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], [0, 1])
+        study.save_figure(fig, "f")
+        plt.close(fig)
+        pdfs.append((isolated / "figures" / "smoke" / "f.pdf").read_bytes())
+    assert (isolated / "figures" / "smoke" / "f.png").stat().st_size > 0
+    assert pdfs[0] == pdfs[1]
+
+
+def test_staging_folder_receives_results(isolated, monkeypatch):
+    monkeypatch.setenv("STUDY_FIGURES_DIR", str(isolated / "stage"))
+    Study.start("quick").save_table(pd.DataFrame({"a": [1]}), "x")
+    assert (isolated / "stage" / "x.csv").exists() and not (isolated / "figures").exists()

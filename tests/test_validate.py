@@ -1,0 +1,101 @@
+import shutil
+
+import pytest
+
+from lib import datasets
+from lib.profiles import DataSpec
+from lib.validate import DatasetError, validate
+
+TINY = DataSpec(detection_split=(3, 2, 2), detection_image=(96, 64), droplet_images=24, surface_images=8)
+
+
+@pytest.fixture(scope="module")
+def good(tmp_path_factory):
+    import lib.paths as paths
+
+    old = paths.CACHE_DIR
+    paths.CACHE_DIR = tmp_path_factory.mktemp("cache")
+    try:
+        return {n: datasets.synthetic(n, TINY, seed=1, workers=1) for n in datasets.DATASETS}
+    finally:
+        paths.CACHE_DIR = old
+
+
+@pytest.fixture
+def copy(good, tmp_path):
+    def make(name):
+        dst = tmp_path / name
+        shutil.copytree(good[name], dst)
+        return dst
+    return make
+
+
+def problems(folder, name):
+    return [(p.path, p.message) for p in validate(folder, name, datasets.CLASS_NAMES[name])]
+
+
+def test_generated_datasets_are_valid(good):
+    for name, folder in good.items():
+        assert problems(folder, name) == []
+
+
+def first(folder, sub):
+    return sorted((folder / sub).glob("*"))[0]
+
+
+def test_detection_errors_are_all_reported_with_their_files(copy):
+    root = copy("microparts")
+    corrupt = first(root, "images/train")
+    corrupt.write_bytes(b"not a png")
+    labels = sorted((root / "labels/train").glob("*.txt"))
+    labels[1].write_text("7 0.5 0.5 0.1 0.1\n")  # class id out of range
+    labels[2].write_text("0 0.95 0.5 0.3 0.1\n")  # box outside the image
+    missing = sorted((root / "labels/val").glob("*.txt"))[0]
+    missing.unlink()
+    for img in (root / "images/test").iterdir():
+        img.unlink()
+    found = problems(root, "microparts")
+    messages = {str(path): msg for path, msg in found}
+    assert "cannot be decoded" in messages[str(corrupt)]
+    assert "class id 7 out of range 0..2" in messages[str(labels[1])]
+    assert "outside the image" in messages[str(labels[2])]
+    assert "label file missing" in messages[str(missing)]
+    assert "split is empty" in messages[str(root / "images/test")]
+    assert len(found) >= 5
+
+
+def test_wrong_folder_names_are_reported(copy):
+    drops = copy("droplets")
+    (drops / "train" / "jagged").rename(drops / "train" / "serrated")
+    found = problems(drops, "droplets")
+    assert any(path == drops / "train" / "serrated" and "unexpected folder" in m for path, m in found)
+    assert any(path == drops / "train" / "jagged" and "missing" in m for path, m in found)
+    det = copy("microparts")
+    (det / "images" / "val").rename(det / "images" / "validation")
+    found = problems(det, "microparts")
+    assert any(path == det / "images" / "validation" for path, _ in found)
+    assert any(path == det / "images" / "val" and "missing" in m for path, m in found)
+
+
+def test_classification_corrupt_image_and_empty_split(copy):
+    surf = copy("surfaces")
+    bad = first(surf, "train/clean")
+    bad.write_bytes(b"\x89PNG broken")
+    for f in (surf / "test").rglob("*.png"):
+        f.unlink()
+    found = problems(surf, "surfaces")
+    assert (bad, "image cannot be decoded") in found
+    assert (surf / "test", "split is empty") in found
+
+
+def test_prepare_refuses_a_broken_real_dataset_listing_every_problem(good, tmp_path):
+    for name, folder in good.items():
+        shutil.copytree(folder, tmp_path / name)
+    for img in sorted((tmp_path / "droplets" / "val").rglob("*.png"))[:2]:
+        img.write_bytes(b"junk")
+    with pytest.raises(DatasetError) as err:
+        datasets.prepare(TINY, 0, tmp_path)
+    assert len(err.value.problems) == 2 and "2 problem(s)" in str(err.value)
+    shutil.rmtree(tmp_path / "droplets")
+    shutil.copytree(good["droplets"], tmp_path / "droplets")
+    assert datasets.prepare(TINY, 0, tmp_path) == {n: tmp_path / n for n in datasets.DATASETS}
