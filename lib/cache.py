@@ -98,6 +98,14 @@ def cached_artifact(
     return final
 
 
+def cached_json(name: str, config: Mapping, compute: Callable[[], object], **kwargs) -> object:
+    """A small JSON-able result (a metric table, a check) cached like any artifact."""
+    def build(folder: Path) -> None:
+        atomic_write_text(folder / "result.json", json.dumps(compute(), sort_keys=True))
+
+    return json.loads((cached_artifact(name, config, build, **kwargs) / "result.json").read_text())
+
+
 def read_manifest(artifact: Path) -> dict:
     return json.loads((Path(artifact) / MANIFEST).read_text())
 

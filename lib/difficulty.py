@@ -16,7 +16,8 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from .datasets import load_rgb
+from .cache import cached_json
+from .datasets import classification_images, load_rgb
 
 NEAR_PERFECT = 0.95
 
@@ -39,3 +40,16 @@ def shortcut_accuracy(files: list[Path], labels: list[str], seed: int = 0, folds
     majority = pd.Series(y).value_counts(normalize=True).iloc[0]
     return {"accuracy": float(scores.mean()), "accuracy_std": float(scores.std()), "majority_rate": float(majority),
             "images": len(y), "folds": folds}
+
+
+def dataset_shortcut_accuracy(folder: Path, name: str, seed: int = 0) -> dict[str, float]:
+    """:func:`shortcut_accuracy` over every image of a classification dataset, cached per dataset.
+
+    The cache key holds the dataset folder's name, which for generated data carries the key of
+    its own configuration and code; real data folders are rechecked on every run.
+    """
+    images = classification_images(folder, name)
+    compute = lambda: shortcut_accuracy([folder / f for f in images.file], list(images["class"]), seed=seed)  # noqa: E731
+    if not folder.name.startswith(f"dataset-{name}-"):
+        return compute()
+    return cached_json(f"difficulty-{name}", {"dataset": folder.name, "seed": seed}, compute, code=[__file__])

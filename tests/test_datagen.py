@@ -138,3 +138,18 @@ def test_split_counts_give_every_split_a_class_member():
     assert datasets.split_counts(2462, (0.7, 0.15, 0.15)) == datasets.proportional_counts(2462, (0.7, 0.15, 0.15))
     assert datasets.split_counts(3, (0.7, 0.15, 0.15)) == [1, 1, 1]
     assert min(datasets.split_counts(5, (0.7, 0.15, 0.15))) == 1
+
+
+@pytest.mark.parametrize("kind", occlusion.OCCLUDERS)
+def test_neighbouring_boxes_keep_their_own_share(kind):
+    image = np.full((100, 160, 3), 128, np.uint8)
+    boxes = [(10, 10, 70, 90), (72, 10, 150, 90)]  # two boxes 2 px apart
+    _, measured = occlusion.occlude(image, boxes, 0.7, kind=kind, seed=1)
+    assert np.all(np.abs(measured - 0.7) <= 0.01), measured
+
+
+def test_patches_stay_inside_their_box():
+    masks = occlusion.occlusion_masks([(20, 20, 60, 50)], 0.5, (80, 80), kind="black")
+    outside = masks[0].copy()
+    outside[20:50, 20:60] = False
+    assert not outside.any() and masks[0].sum() == 600

@@ -27,3 +27,13 @@ def test_flags_a_brightness_shortcut_and_not_a_fair_split(tmp_path):
     fair = write_images(tmp_path, [128] * 40, rng)
     result = difficulty.shortcut_accuracy(fair, labels)
     assert result["accuracy"] < 0.8 and result["majority_rate"] == 0.5
+
+
+def test_dataset_check_is_cached(isolated):
+    from lib import datasets
+    from lib.profiles import DataSpec
+
+    folder = datasets.synthetic("surfaces", DataSpec((1, 1, 1), (32, 32), 8, 12), seed=0, workers=1)
+    first = difficulty.dataset_shortcut_accuracy(folder, "surfaces")
+    assert list((isolated / "data" / "cache").glob("difficulty-surfaces-*"))
+    assert difficulty.dataset_shortcut_accuracy(folder, "surfaces") == first and first["images"] == 12

@@ -54,11 +54,12 @@ def _entry_side(box, others: list, shape: tuple[int, int]) -> int:
 
 
 def occluder_mask(box, fraction: float, shape: tuple[int, int], *, side: int, tilt_deg: float,
-                  tip: float) -> np.ndarray:
+                  tip: float, spill: bool) -> np.ndarray:
     """Boolean (H, W) occluder covering exactly ``round(fraction * area)`` pixels of ``box``.
 
     ``side``: where the occluder enters; ``tilt_deg``: its tilt; ``tip``: depth of the rounded
-    tip as a share of the box size along the entry direction (0 = straight edge).
+    tip as a share of the box size along the entry direction (0 = straight edge); ``spill``:
+    whether it extends outside the box (a jaw does, a patch does not).
     """
     h, w = shape
     rows, cols = box_pixels(box, shape)
@@ -86,8 +87,8 @@ def occluder_mask(box, fraction: float, shape: tuple[int, int], *, side: int, ti
     chosen = np.zeros(area, bool)
     chosen[order[:k]] = True
     threshold = inside[order[k - 1]]
-    # Outside the box, the same level set, limited to a jaw of finite width and reach.
-    out = (score <= threshold) & (np.abs(lateral) <= half) & (along >= -(depth / 2 + 0.6 * depth))
+    if spill:  # outside the box, the same level set, limited to a jaw of finite width and reach
+        out = (score <= threshold) & (np.abs(lateral) <= half) & (along >= -(depth / 2 + 0.6 * depth))
     out[rows, cols] = chosen.reshape(bh, bw)
     return out
 
@@ -119,12 +120,22 @@ def occlusion_masks(boxes, fraction: float, shape: tuple[int, int], *, kind: str
     _check(fraction, kind)
     rng = np.random.default_rng(seed)
     boxes = [tuple(map(float, b)) for b in boxes]
+    regions = []
+    for box in boxes:
+        region = np.zeros(shape, bool)
+        region[box_pixels(box, shape)] = True
+        regions.append(region)
     masks = []
     for i, box in enumerate(boxes):
         side = _entry_side(box, boxes[:i] + boxes[i + 1:], shape)
-        tilt = rng.uniform(-20, 20) if kind == "gripper" else 0.0
-        tip = rng.uniform(0.15, 0.35) if kind == "gripper" else 0.0
-        masks.append(occluder_mask(box, fraction, shape, side=side, tilt_deg=tilt, tip=tip))
+        jaw = kind == "gripper"
+        mask = occluder_mask(box, fraction, shape, side=side, tilt_deg=rng.uniform(-20, 20) if jaw else 0.0,
+                             tip=rng.uniform(0.15, 0.35) if jaw else 0.0, spill=jaw)
+        # A jaw stops at other boxes, so that each box's covered share is its own request.
+        for j, other in enumerate(regions):
+            if j != i:
+                mask &= ~(other & ~regions[i])
+        masks.append(mask)
     return masks
 
 
@@ -133,8 +144,8 @@ def occlude(image: np.ndarray, boxes, fraction: float, *, kind: str = "gripper",
     """Cover ``fraction`` of every box of a uint8 (H, W, 3) image.
 
     ``boxes``: (N, 4) pixel boxes (x1, y1, x2, y2). Returns the occluded uint8 image and the
-    covered fraction of each box measured on the result (occluders of neighbouring boxes may
-    add to it where they overlap).
+    covered fraction of each box measured on the result (a jaw stops at other boxes, so only
+    boxes that overlap each other can end up above their request).
     """
     _check(fraction, kind)
     shape = image.shape[:2]
