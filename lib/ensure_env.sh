@@ -23,8 +23,11 @@ _env_stamp() {
 }
 
 _env_healthy() {
+    # Presence, not import: importing torch and ultralytics on every call would cost ~10 s.
     "$STUDY_VENV/bin/python" - <<'PY' >/dev/null 2>&1
-import lib, torch, torchvision, ultralytics, pytorch_grad_cam, papermill, nbval, ipykernel  # noqa: F401
+import importlib.util, sys
+names = ["lib", "torch", "torchvision", "ultralytics", "pytorch_grad_cam", "papermill", "nbval", "ipykernel", "cv2"]
+sys.exit(any(importlib.util.find_spec(n) is None for n in names))
 PY
 }
 
