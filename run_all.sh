@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")"
 source lib/ensure_env.sh
 ensure_env || exit 1
-export YOLO_OFFLINE=1 YOLO_CONFIG_DIR="$PWD/data/.config" MPLBACKEND=Agg
+export YOLO_OFFLINE=1 YOLO_CONFIG_DIR="$PWD/data/.config"
 exec python -m lib.pipeline "$@"

@@ -63,6 +63,15 @@ def clean_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
+def drop_images(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Golden copies keep text only: nbval never compares images, and git need not carry them."""
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            for mime in [m for m in out.get("data", {}) if m.startswith("image/")]:
+                del out.data[mime]
+    return nb
+
+
 def strip_run_note(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Remove the note a previous reference run left, so that papermill sees the notebook's own cells."""
     nb.cells = [c for c in nb.cells if RUN_NOTE_TAG not in c.metadata.get("tags", [])]
@@ -192,7 +201,8 @@ def run(profile: str, only: str | None = None, force: bool = False, seed: int | 
                     f"  executed copy with the traceback: {failure.executed_copy}\n"
                     f"  figures/{profile}/ was left as it was; finished cached artifacts are kept for the next run"
                 )
-            nbformat.write(clean_notebook(nbformat.read(dst, as_version=4)), dst)
+            nb = clean_notebook(nbformat.read(dst, as_version=4))
+            nbformat.write(drop_images(nb) if golden else nb, dst)
             executed.append(dst)
             print(f" done in {time.time() - t0:.0f} s")
     except BaseException:

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 source lib/ensure_env.sh
 ensure_env || exit 1
 # Deterministic, quiet notebook runs: no progress bars, no ultralytics chatter or network.
-export TQDM_DISABLE=1 YOLO_VERBOSE=False YOLO_OFFLINE=1 YOLO_CONFIG_DIR="$PWD/data/.config" MPLBACKEND=Agg PYTHONHASHSEED=0
+export TQDM_DISABLE=1 YOLO_VERBOSE=False YOLO_OFFLINE=1 YOLO_CONFIG_DIR="$PWD/data/.config" PYTHONHASHSEED=0
 exec python -m pytest tests \
     --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
     -p no:cacheprovider "$@"

@@ -77,3 +77,15 @@ def test_reference_run_publishes_results_and_keeps_smoke_defaults(isolated):
 def test_main_reports_errors_without_traceback(isolated, capsys):
     assert pipeline.main(["--profile", "nope"]) == 1
     assert "ERROR: unknown profile 'nope'" in capsys.readouterr().err
+
+
+def test_golden_copies_run_at_defaults_without_images(isolated, monkeypatch):
+    from lib import paths
+
+    monkeypatch.setattr(paths, "REPO_ROOT", isolated)
+    notebook(isolated / "notebooks" / "01_plot.ipynb", "import matplotlib.pyplot as plt\nplt.plot([1, 2]); plt.show()\nprint(profile)")
+    pipeline.run("smoke", golden=True)
+    gold = nbformat.read(isolated / "tests" / "golden" / "01_plot.ipynb", 4)
+    outputs = gold.cells[1].outputs
+    assert not any(m.startswith("image/") for o in outputs for m in o.get("data", {}))
+    assert any(o.get("text") == "smoke\n" for o in outputs)  # no injected parameters: the default ran
