@@ -127,6 +127,8 @@ def execute(src: Path, dst: Path, parameters: dict | None, env: dict[str, str]) 
         first = next((line for line in source if not line.startswith("#")), source[0] if source else "")
         cell = f"the cell starting `{first[:80]}` (execution count {e.exec_count})"
         return Failure(src.stem, cell, f"{e.ename}: {e.evalue}", dst)
+    except Exception as e:  # the kernel died or never started: no cell raised
+        return Failure(src.stem, "no cell (the kernel died or could not start)", f"{type(e).__name__}: {e}", dst)
     finally:
         staged_src.unlink(missing_ok=True)
         for k, v in saved.items():

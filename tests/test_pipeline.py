@@ -89,3 +89,9 @@ def test_golden_copies_run_at_defaults_without_images(isolated, monkeypatch):
     outputs = gold.cells[1].outputs
     assert not any(m.startswith("image/") for o in outputs for m in o.get("data", {}))
     assert any(o.get("text") == "smoke\n" for o in outputs)  # no injected parameters: the default ran
+
+
+def test_a_dead_kernel_is_reported_as_a_failure(isolated):
+    notebook(isolated / "notebooks" / "01_dies.ipynb", "import os\nos._exit(1)")
+    with pytest.raises(pipeline.PipelineError, match="01_dies failed in no cell .*DeadKernelError"):
+        pipeline.run("smoke")
