@@ -98,6 +98,8 @@ class Study:
         buf = io.StringIO()
         rounded.to_csv(buf, index=index, float_format=f"%.{decimals}f")
         atomic_write_text(self.out_dir / f"{name}.csv", buf.getvalue())
-        md = rounded.to_markdown(index=index, floatfmt=f".{decimals}f")
+        # tabulate receives rows upcast to float: integer columns need a format of their own
+        formats = [f".{decimals}f" if pd.api.types.is_float_dtype(t) else ".0f" for t in rounded.dtypes]
+        md = rounded.to_markdown(index=index, floatfmt=tuple(([""] if index else []) + formats))
         atomic_write_text(self.out_dir / f"{name}.md", f"{md}\n\n_{self.data_label}._\n")
         return rounded

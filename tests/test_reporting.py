@@ -23,11 +23,12 @@ def test_bad_data_root_fails_clearly(isolated):
 
 def test_tables_are_rounded_stamped_and_reproducible(isolated):
     study = Study.start("smoke")
-    df = pd.DataFrame({"iou": [0.123456, 0.5]}, index=["a", "b"])
+    df = pd.DataFrame({"images": [800, 12], "iou": [0.123456, 0.5]}, index=["a", "b"])
     out = study.save_table(df, "t", decimals=3)
     csv = (isolated / "figures" / "smoke" / "t.csv").read_text()
-    assert out.iloc[0, 0] == 0.123 and "0.123" in csv and "0.1235" not in csv
+    assert out.iloc[0, 1] == 0.123 and "0.123" in csv and "0.1235" not in csv
     md = (isolated / "figures" / "smoke" / "t.md").read_text()
+    assert "800.0" not in md and " 800 " in md
     assert "SYNTHETIC" in md and "profile 'smoke'" in md
     study.save_table(df, "t", decimals=3)
     assert (isolated / "figures" / "smoke" / "t.csv").read_text() == csv
