@@ -172,7 +172,7 @@ def synthetic(name: str, spec: DataSpec, seed: int, *, workers: int | None = Non
         build = partial(build_classification, name=name, total=total, spec=spec, seed=seed, workers=workers)
     code = [*GENERATOR_CODE, Path(__file__)]
     return cached_artifact(f"dataset-{name}", {"dataset": name, "seed": seed, **config},
-                           lambda folder: build(folder), code=code, packages=["numpy", "opencv-python"])
+                           build, code=code, packages=["numpy", "opencv-python"])
 
 
 def prepare(spec: DataSpec, seed: int, data_root: str | Path | None = None) -> dict[str, Path]:

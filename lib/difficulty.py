@@ -16,7 +16,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from .cache import cached_json
+from .cache import MANIFEST, cached_json, read_manifest
 from .datasets import classification_images, load_rgb
 
 NEAR_PERFECT = 0.95
@@ -45,11 +45,12 @@ def shortcut_accuracy(files: list[Path], labels: list[str], seed: int = 0, folds
 def dataset_shortcut_accuracy(folder: Path, name: str, seed: int = 0) -> dict[str, float]:
     """:func:`shortcut_accuracy` over every image of a classification dataset, cached per dataset.
 
-    The cache key holds the dataset folder's name, which for generated data carries the key of
-    its own configuration and code; real data folders are rechecked on every run.
+    A finished cache artifact never changes, so its key stands for its content; real data
+    folders (not artifacts) may change and are rechecked on every run.
     """
     images = classification_images(folder, name)
     compute = lambda: shortcut_accuracy([folder / f for f in images.file], list(images["class"]), seed=seed)  # noqa: E731
-    if not folder.name.startswith(f"dataset-{name}-"):
+    if not (folder / MANIFEST).is_file():
         return compute()
-    return cached_json(f"difficulty-{name}", {"dataset": folder.name, "seed": seed}, compute, code=[__file__])
+    key = read_manifest(folder)["key"]
+    return cached_json(f"difficulty-{name}", {"dataset": key, "seed": seed}, compute, code=[__file__])

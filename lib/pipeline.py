@@ -92,6 +92,7 @@ def as_reference_copy(nb: nbformat.NotebookNode, parameters: dict) -> nbformat.N
                 "Run All in JupyterLab uses the defaults of the cell above.*"
             )
             note.metadata["tags"] = [RUN_NOTE_TAG]
+            note.id = RUN_NOTE_TAG  # a fixed id, so reruns do not churn the committed notebook
             nb.cells[i] = note
     return nb
 

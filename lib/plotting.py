@@ -28,7 +28,7 @@ def detection_grid(folder: Path, objects: pd.DataFrame, names, images: list[str]
     rows = int(np.ceil(len(images) / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.3 * rows), squeeze=False)
     for ax, stem in zip(axes.flat, images):
-        split = stem.split("_")[0] if stem.split("_")[0] in ("train", "val", "test") else objects.loc[objects.image == stem, "split"].iloc[0]
+        split = objects.loc[objects.image == stem, "split"].iloc[0]
         ax.imshow(load_rgb(next((folder / "images" / split).glob(f"{stem}.*"))))
         mask_path = folder / "masks" / split / f"{stem}.png"
         if mask_path.exists():

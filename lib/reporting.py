@@ -68,7 +68,7 @@ class Study:
             f"device  : {self.device}",
             f"commit  : {git_commit()}",
             f"data    : {self.data_label}",
-            f"results : {self.out_dir.relative_to(paths.REPO_ROOT) if self.out_dir.is_relative_to(paths.REPO_ROOT) else self.out_dir}",
+            f"results : figures/{self.profile.name}/",  # where they land, also when run_all.sh stages them
         ]
         reductions = self.profile.reductions()
         if reductions:

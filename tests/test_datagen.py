@@ -4,6 +4,7 @@ import cv2
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import build_datasets
 
 from lib import datasets
 from lib.datagen import droplets, microparts, occlusion, surfaces
@@ -23,18 +24,8 @@ def tree_digest(folder):
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """Each dataset built twice from the same seed: serially and with two worker processes."""
-    import lib.paths as paths
-
-    out = {}
-    for run, workers in (("a", 1), ("b", 2)):
-        root = tmp_path_factory.mktemp(run)
-        old = paths.CACHE_DIR
-        paths.CACHE_DIR = root
-        try:
-            out[run] = {n: datasets.synthetic(n, TINY, seed=3, workers=workers) for n in datasets.DATASETS}
-        finally:
-            paths.CACHE_DIR = old
-    return out
+    return {run: build_datasets(tmp_path_factory.mktemp(run), TINY, seed=3, workers=workers)
+            for run, workers in (("a", 1), ("b", 2))}
 
 
 def test_same_seed_gives_byte_identical_datasets(built):

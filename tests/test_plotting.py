@@ -2,6 +2,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import pytest  # noqa: E402
+from conftest import build_datasets  # noqa: E402
 
 from lib import datasets, plotting  # noqa: E402
 from lib.profiles import DataSpec  # noqa: E402
@@ -11,13 +12,7 @@ TINY = DataSpec(detection_split=(4, 2, 2), detection_image=(96, 64), droplet_ima
 
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory):
-    import lib.paths as paths
-
-    old, paths.CACHE_DIR = paths.CACHE_DIR, tmp_path_factory.mktemp("cache")
-    try:
-        return {n: datasets.synthetic(n, TINY, seed=2, workers=1) for n in datasets.DATASETS}
-    finally:
-        paths.CACHE_DIR = old
+    return build_datasets(tmp_path_factory.mktemp("cache"), TINY, seed=2)
 
 
 def test_grids_and_distributions_draw_one_panel_per_image(folders):

@@ -11,7 +11,8 @@ from lib.reporting import Study  # noqa: E402
 def test_header_states_profile_seed_commit_and_synthetic_data(isolated):
     study = Study.start("smoke", seed=7)
     text = study.header()
-    for needle in ("profile : smoke", "seed    : 7", "commit  :", "SYNTHETIC", "reduced from the papers' settings"):
+    for needle in ("profile : smoke", "seed    : 7", "commit  :", "SYNTHETIC", "reduced from the papers' settings",
+                   "results : figures/smoke/"):
         assert needle in text
     assert "REAL data" in Study.start("smoke", data_root=str(isolated)).data_label
 

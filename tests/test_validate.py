@@ -1,6 +1,7 @@
 import shutil
 
 import pytest
+from conftest import build_datasets
 
 from lib import datasets
 from lib.profiles import DataSpec
@@ -11,14 +12,7 @@ TINY = DataSpec(detection_split=(3, 2, 2), detection_image=(96, 64), droplet_ima
 
 @pytest.fixture(scope="module")
 def good(tmp_path_factory):
-    import lib.paths as paths
-
-    old = paths.CACHE_DIR
-    paths.CACHE_DIR = tmp_path_factory.mktemp("cache")
-    try:
-        return {n: datasets.synthetic(n, TINY, seed=1, workers=1) for n in datasets.DATASETS}
-    finally:
-        paths.CACHE_DIR = old
+    return build_datasets(tmp_path_factory.mktemp("cache"), TINY, seed=1)
 
 
 @pytest.fixture
