@@ -175,12 +175,12 @@ def synthetic(name: str, spec: DataSpec, seed: int, *, workers: int | None = Non
                            build, code=code, packages=["numpy", "opencv-python"])
 
 
-def prepare(spec: DataSpec, seed: int, data_root: str | Path | None = None) -> dict[str, Path]:
-    """The three datasets: generated (``data_root`` None) or real ones checked by the validator."""
+def prepare(spec: DataSpec, seed: int, data_root: str | Path | None = None, names: Sequence[str] = DATASETS) -> dict[str, Path]:
+    """The datasets ``names``: generated (``data_root`` None) or real ones checked by the validator."""
     if data_root is None:
-        return {name: synthetic(name, spec, seed) for name in DATASETS}
+        return {name: synthetic(name, spec, seed) for name in names}
     root = Path(data_root)
-    folders = {name: root / name for name in DATASETS}
+    folders = {name: root / name for name in names}
     problems = []
     for name, folder in folders.items():
         problems += validate.validate(folder, name, CLASS_NAMES[name])
@@ -224,6 +224,18 @@ def classification_images(folder: Path, name: str) -> pd.DataFrame:
             for s in SPLITS for c in CLASS_NAMES[name] for p in sorted((folder / s / c).glob("*"))
             if p.suffix.lower() in validate.IMAGE_SUFFIXES]
     return pd.DataFrame(rows)
+
+
+def load_mask(folder: Path, file: str) -> np.ndarray | None:
+    """The object mask of a classification image (``masks/<split>/<class>/<stem>.png``) as bool,
+    or None when the image has none (a clean surface, or real data without masks)."""
+    path = Path(folder) / "masks" / Path(file).with_suffix(".png")
+    if not path.exists():
+        return None
+    mask = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    if mask is None:
+        raise OSError(f"cannot decode mask {path}")
+    return mask > 127
 
 
 def load_rgb(path: Path) -> np.ndarray:

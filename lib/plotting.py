@@ -81,3 +81,100 @@ def object_distributions(objects: pd.DataFrame) -> plt.Figure:
     axes[1].set_title(f"{(objects.occluded_fraction > 0).mean():.0%} of features partly occluded", fontsize=9)
     fig.tight_layout()
     return fig
+
+
+# -- classifiers and their maps ---------------------------------------------------------------------
+def training_curves(history: pd.DataFrame, title: str) -> plt.Figure:
+    """Loss and accuracy per epoch for training and validation; the kept (best) epoch is marked."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
+    for ax, metric in zip(axes, ("loss", "acc")):
+        ax.plot(history.epoch, history[f"train_{metric}"], "o-", ms=3, label="train")
+        ax.plot(history.epoch, history[f"val_{metric}"], "s-", ms=3, label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("cross-entropy" if metric == "loss" else "accuracy")
+    kept = history[history.best].epoch.iloc[-1]
+    for ax in axes:
+        ax.axvline(kept, color="0.5", ls=":", lw=1)
+    axes[1].text(kept, 0.02, f" kept: epoch {kept}", fontsize=7, color="0.3", transform=axes[1].get_xaxis_transform())
+    axes[0].legend(fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def confusion_heatmap(confusion: pd.DataFrame, title: str) -> plt.Figure:
+    """Confusion counts with each row's share of its true class as the colour."""
+    fig, ax = plt.subplots(figsize=(1.1 * len(confusion) + 2.2, 0.9 * len(confusion) + 1.4))
+    shares = confusion.div(confusion.sum(axis=1).clip(lower=1), axis=0)
+    sns.heatmap(shares, annot=confusion, fmt="d", cmap="Blues", vmin=0, vmax=1, cbar_kws={"label": "share of the true class"}, ax=ax)
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def overlay(image: np.ndarray, heatmap: np.ndarray) -> np.ndarray:
+    """A heatmap in [0, 1] laid over an RGB uint8 image (resized to the map), as the papers show them."""
+    from pytorch_grad_cam.utils.image import show_cam_on_image
+
+    h, w = heatmap.shape
+    img = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA) if image.shape[:2] != (h, w) else image
+    return show_cam_on_image(img.astype(np.float32) / 255, np.clip(heatmap, 0, 1).astype(np.float32), use_rgb=True)
+
+
+def panel_grid(rows: list[list[np.ndarray]], row_labels: list[str], col_titles: list[str], cmap: str = "magma",
+               size: float = 2.0) -> plt.Figure:
+    """A grid of RGB images and 2-D maps (maps drawn with ``cmap``), one labelled row per example."""
+    fig, axes = plt.subplots(len(rows), len(col_titles), figsize=(size * len(col_titles), size * len(rows) + 0.3), squeeze=False)
+    for r, (row, label) in enumerate(zip(rows, row_labels)):
+        for c, panel in enumerate(row):
+            ax = axes[r, c]
+            ax.imshow(panel, cmap=cmap if panel.ndim == 2 else None, vmin=0 if panel.ndim == 2 else None)
+            ax.set_xticks([]), ax.set_yticks([])
+            if r == 0:
+                ax.set_title(col_titles[c], fontsize=8)
+        axes[r, 0].set_ylabel(label, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def pick_examples(labels: np.ndarray, preds: np.ndarray, n_classes: int, per_class: int = 1) -> list[int]:
+    """Indices of ``per_class`` examples of each class, correctly classified ones first."""
+    picks = []
+    for c in range(n_classes):
+        idx = np.flatnonzero(labels == c)
+        ranked = sorted(idx, key=lambda i: (preds[i] != labels[i], i))
+        picks += ranked[:per_class]
+    return picks
+
+
+def centroid_ellipses(tables: dict[str, pd.DataFrame], size: int = 225) -> plt.Figure:
+    """Each class's highlight mean (dot) and one-standard-deviation ellipse on the image frame;
+    one panel per source (e.g. this study and the paper), classes in the same colours."""
+    from matplotlib.patches import Ellipse
+
+    fig, axes = plt.subplots(1, len(tables), figsize=(3.4 * len(tables), 3.4), squeeze=False)
+    for ax, (source, table) in zip(axes[0], tables.items()):
+        for k, (cls, r) in enumerate(table.iterrows()):
+            if not np.isfinite(r.get("mean_x", np.nan)):
+                continue
+            colour = CLASS_COLOURS[k]
+            ax.add_patch(Ellipse((r.mean_x, r.mean_y), 2 * r.std_x, 2 * r.std_y, fill=False, ec=colour, lw=1.5))
+            ax.plot(r.mean_x, r.mean_y, "o", color=colour, ms=4, label=cls)
+        ax.set_xlim(0, size), ax.set_ylim(size, 0)
+        ax.set_aspect("equal")
+        ax.axhline(size / 2, color="0.85", lw=0.6), ax.axvline(size / 2, color="0.85", lw=0.6)
+        ax.set_title(source, fontsize=9)
+        ax.set_xlabel("x (px)")
+    axes[0, 0].set_ylabel("y (px)")
+    axes[0, -1].legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.subplots_adjust(bottom=0.17)  # room for the provenance stamp under the axis labels
+    return fig
+
+
+def outline(image: np.ndarray, mask: np.ndarray | None, colour=(0, 255, 255)) -> np.ndarray:
+    """``image`` with the outline of ``mask`` drawn on it (unchanged when there is no mask)."""
+    if mask is None:
+        return image
+    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    return cv2.drawContours(image.copy(), contours, -1, colour, 1)

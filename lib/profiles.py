@@ -105,10 +105,10 @@ PAPER = Profile(
 
 QUICK = Profile(
     name="quick",
-    purpose="the CPU reference run: reduced sizes, same model families, models clearly learn",
+    purpose="the CPU reference run: reduced sizes and epochs, same model families",
     data=DataSpec(detection_split=(176, 36, 28), detection_image=(320, 214), droplet_images=800, surface_images=400),
     detector=DetectorSpec(scale="n", imgsz=320, epochs=15, batch=16),
-    classifier=ClassifierSpec(imgsz=96, epochs=8, batch=32),
+    classifier=ClassifierSpec(imgsz=64, epochs=18, batch=16),
     budget="at most 60 minutes for the whole study on 2 CPU cores",
 )
 

@@ -1,3 +1,5 @@
+import cv2
+import numpy as np
 import pytest
 
 from lib import paths
@@ -22,5 +24,48 @@ def build_datasets(cache_root, spec, seed, workers=1):
     old, paths.CACHE_DIR = paths.CACHE_DIR, cache_root
     try:
         return {n: datasets.synthetic(n, spec, seed=seed, workers=workers) for n in datasets.DATASETS}
+    finally:
+        paths.CACHE_DIR = old
+
+
+# -- a toy classification dataset and a classifier trained on it (shared by the CAM tests) --
+CLASSES = ("disc", "bar")
+
+
+def write_toy_dataset(root, per_split=(12, 4, 4), size=48, seed=0):
+    """Two easy classes (a bright disc or a bright bar on noise), ``<split>/<class>/*.png``, with masks."""
+    rng = np.random.default_rng(seed)
+    for split, n in zip(("train", "val", "test"), per_split):
+        for c, name in enumerate(CLASSES):
+            (root / split / name).mkdir(parents=True, exist_ok=True)
+            (root / "masks" / split / name).mkdir(parents=True, exist_ok=True)
+            for i in range(n):
+                img = rng.uniform(0, 60, (size, size, 3)).astype(np.uint8)
+                mask = np.zeros((size, size), np.uint8)
+                cx, cy = rng.integers(14, size - 14, 2)
+                if c == 0:
+                    cv2.circle(mask, (int(cx), int(cy)), 9, 255, -1)
+                else:
+                    cv2.rectangle(mask, (int(cx) - 12, int(cy) - 3), (int(cx) + 12, int(cy) + 3), 255, -1)
+                img[mask > 0] = 220
+                cv2.imwrite(str(root / split / name / f"{name}_{i:03d}.png"), img)
+                cv2.imwrite(str(root / "masks" / split / name / f"{name}_{i:03d}.png"), mask)
+    return root
+
+
+@pytest.fixture(scope="session")
+def toy(tmp_path_factory):
+    return write_toy_dataset(tmp_path_factory.mktemp("toy"))
+
+
+@pytest.fixture(scope="session")
+def trained(toy, tmp_path_factory):
+    """A toy classifier trained once through the cache (its own cache folder)."""
+    from lib import classifiers
+
+    old, paths.CACHE_DIR = paths.CACHE_DIR, tmp_path_factory.mktemp("cache")
+    try:
+        config = classifiers.ClassifierConfig("toy", CLASSES, imgsz=32, epochs=6, batch=8, seed=0, lr=3e-3)
+        return classifiers.train_classifier(toy, config), config
     finally:
         paths.CACHE_DIR = old

@@ -78,6 +78,10 @@ def test_contamination_masks_only_for_contaminated_surfaces(built):
     images = datasets.classification_images(folder, "surfaces")
     dirty = images[images["class"] == "contaminated"]
     assert all((folder / "masks" / f).exists() for f in dirty.file)
+    clean = images[images["class"] == "clean"]
+    assert datasets.load_mask(folder, clean.file.iloc[0]) is None
+    mask = datasets.load_mask(folder, dirty.file.iloc[0])
+    assert mask.dtype == bool and mask.any()
 
 
 def test_every_droplet_has_a_mask(built):

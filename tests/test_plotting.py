@@ -31,3 +31,39 @@ def test_cards_count_what_is_on_disk(folders):
     assert card.loc["total", "images"] == 8 and card.loc["total", "images (paper)"] == 1538
     card = datasets.classification_card(folders["droplets"], "droplets")
     assert card.total.sum() == 24 and list(card["total (paper)"]) == [817, 740, 544, 361]
+
+
+def test_classifier_figures():
+    import numpy as np
+    import pandas as pd
+
+    history = pd.DataFrame({"epoch": [1, 2, 3], "train_loss": [1.2, 0.9, 0.7], "val_loss": [1.1, 1.0, 1.05],
+                            "train_acc": [0.4, 0.6, 0.7], "val_acc": [0.5, 0.6, 0.55], "best": [True, True, False]})
+    fig = plotting.training_curves(history, "t")
+    assert len(fig.axes) == 2 and any("epoch 2" in t.get_text() for t in fig.axes[1].texts)  # the kept epoch
+    conf = pd.DataFrame([[3, 1], [0, 4]], index=["a", "b"], columns=["a", "b"])
+    assert plotting.confusion_heatmap(conf, "c").axes
+    img = np.full((30, 30, 3), 100, np.uint8)
+    cam = np.zeros((20, 20), np.float32)
+    cam[5, 5] = 1.0
+    over = plotting.overlay(img, cam)
+    assert over.shape == (20, 20, 3) and over.dtype == np.uint8
+    mask = np.zeros((30, 30), bool)
+    mask[10:20, 10:20] = True
+    drawn = plotting.outline(img, mask)
+    assert (drawn != img).any() and (plotting.outline(img, None) == img).all()
+    fig = plotting.panel_grid([[img, cam], [img, cam]], ["r1", "r2"], ["image", "map"])
+    assert sum(bool(ax.images) for ax in fig.axes) == 4
+    table = pd.DataFrame({"mean_x": [100.0, np.nan], "mean_y": [110.0, np.nan], "std_x": [20.0, np.nan], "std_y": [10.0, np.nan]},
+                         index=["a", "b"])
+    fig = plotting.centroid_ellipses({"ours": table, "paper": table})
+    assert len(fig.axes) == 2 and len(fig.axes[0].patches) == 1  # the class without highlight is skipped
+
+
+def test_pick_examples_prefers_correct_predictions():
+    import numpy as np
+
+    labels = np.array([0, 0, 1, 1, 2])
+    preds = np.array([1, 0, 1, 0, 0])
+    assert plotting.pick_examples(labels, preds, 3) == [1, 2, 4]
+    assert plotting.pick_examples(labels, preds, 3, per_class=2) == [1, 0, 2, 3, 4]

@@ -90,6 +90,7 @@ def test_prepare_refuses_a_broken_real_dataset_listing_every_problem(good, tmp_p
     with pytest.raises(DatasetError) as err:
         datasets.prepare(TINY, 0, tmp_path)
     assert len(err.value.problems) == 2 and "2 problem(s)" in str(err.value)
+    assert datasets.prepare(TINY, 0, tmp_path, names=["surfaces"]) == {"surfaces": tmp_path / "surfaces"}  # only what is asked
     shutil.rmtree(tmp_path / "droplets")
     shutil.copytree(good["droplets"], tmp_path / "droplets")
     assert datasets.prepare(TINY, 0, tmp_path) == {n: tmp_path / n for n in datasets.DATASETS}

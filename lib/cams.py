@@ -1,0 +1,128 @@
+"""Class activation maps of the classifiers, computed with the grad-cam package.
+
+* :func:`cam`: Grad-CAM (or another method of the package) at any named layer, a batch at a time;
+* :func:`guided_backprop` and :func:`guided_gradcam`: guided backpropagation and Guided Grad-CAM
+  (xu2024 Eq. 3), one image at a time, because the package's ``GuidedBackpropReLUModel``
+  explains only image 0 of a batch;
+* :func:`split_maps`: the maps of a whole split, resized to the source images' pixel frame
+  and cached, so that tables are recomputed from saved maps.
+
+Two traps of grad-cam 1.5.7 are handled here: ``GuidedBackpropReLUModel`` accumulates
+``input.grad`` when it is given the same tensor twice (every call gets a fresh copy), and leaves
+its guided ReLUs in the model when a call fails (they are swapped back in ``finally``).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from pytorch_grad_cam import (EigenCAM, GradCAM, GradCAMPlusPlus, GuidedBackpropReLUModel, HiResCAM, LayerCAM,
+                              ScoreCAM, XGradCAM)
+from pytorch_grad_cam.guided_backprop import GuidedBackpropReLUasModule
+from pytorch_grad_cam.utils.find_layers import replace_all_layer_type_recursive
+from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+from torch import nn
+from tqdm import tqdm
+
+from . import cache
+
+METHODS = {"gradcam": GradCAM, "gradcam++": GradCAMPlusPlus, "xgradcam": XGradCAM, "layercam": LayerCAM,
+           "eigencam": EigenCAM, "hirescam": HiResCAM, "scorecam": ScoreCAM}
+RESNET_STAGES = ("layer1", "layer2", "layer3", "layer4")
+
+
+def layer(model: nn.Module, name: str) -> nn.Module:
+    """The submodule called ``name`` (e.g. ``"layer3"``); an unknown name lists the valid stages."""
+    try:
+        return model.get_submodule(name)
+    except AttributeError:
+        stages = [n for n, _ in model.named_children()]
+        raise ValueError(f"model has no layer {name!r}; its top-level layers are: {', '.join(stages)}") from None
+
+
+def cam(model: nn.Module, images: torch.Tensor, targets, layer_name: str = "layer4", method: str = "gradcam",
+        batch: int = 16) -> np.ndarray:
+    """Maps (N, H, W) in [0, 1] at the input size for class ``targets[i]`` of image ``i``.
+
+    Each map is min-max scaled by the package, so maps compare in shape, not in magnitude.
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown CAM method {method!r}; choose one of: {', '.join(METHODS)}")
+    targets = [int(t) for t in targets]
+    if len(targets) != len(images):
+        raise ValueError(f"{len(images)} images but {len(targets)} targets")
+    out = []
+    with METHODS[method](model, target_layers=[layer(model, layer_name)]) as explainer:
+        for i in range(0, len(images), batch):
+            chunk = images[i:i + batch]
+            out.append(explainer(input_tensor=chunk, targets=[ClassifierOutputTarget(t) for t in targets[i:i + batch]]))
+    return np.concatenate(out).astype(np.float32)
+
+
+def guided_backprop(model: nn.Module, images: torch.Tensor, targets) -> np.ndarray:
+    """Guided-backpropagation gradients (N, H, W, 3) of class ``targets[i]`` w.r.t. image ``i``."""
+    explainer = GuidedBackpropReLUModel(model)
+    out = []
+    try:
+        for x, t in zip(images, targets):
+            out.append(explainer(x[None].detach().clone(), target_category=int(t)))
+    finally:
+        replace_all_layer_type_recursive(model, GuidedBackpropReLUasModule, nn.ReLU())
+        model.zero_grad(set_to_none=True)
+    return np.stack(out).astype(np.float32)
+
+
+def guided_gradcam(cams: np.ndarray, gradients: np.ndarray) -> np.ndarray:
+    """Guided Grad-CAM magnitude (N, H, W): Grad-CAM x the largest absolute guided gradient over
+    the colour channels (xu2024 Eq. 3 with the channels reduced as in Simonyan et al.'s saliency)."""
+    return (cams * np.abs(gradients).max(axis=-1)).astype(np.float32)
+
+
+def resize_maps(maps: np.ndarray, size: int) -> np.ndarray:
+    """Maps (N, h, w) resized bilinearly to (N, size, size), the source images' pixel frame."""
+    if maps.shape[1:] == (size, size):
+        return maps
+    return np.stack([cv2.resize(m, (size, size), interpolation=cv2.INTER_LINEAR) for m in maps])
+
+
+def split_maps(artifact: Path, dataset_folder: Path, split: str = "test", layers=("layer4",), guided: bool = True,
+               target: str = "true", size: int = 225, device: str = "cpu", batch: int = 16) -> Path:
+    """Cached ``maps.npz`` for every image of ``split``: ``cam_<layer>`` (N, size, size), ``guided``
+    (Guided Grad-CAM at the last of ``layers``), ``labels``, ``preds``, ``targets`` and ``files``.
+
+    ``target``: ``"true"`` explains the true class (where the model finds evidence for what the
+    image is), ``"predicted"`` the predicted one.
+    """
+    from .classifiers import ImageSplit, image_transform, load_classifier
+
+    if target not in ("true", "predicted"):
+        raise ValueError(f"target must be 'true' or 'predicted', got {target!r}")
+    config = {"classifier": Path(artifact).name, "split": split, "layers": list(layers), "guided": guided,
+              "target": target, "size": size}
+
+    def build(out: Path) -> None:
+        model, cfg = load_classifier(artifact, device)
+        ds = ImageSplit(dataset_folder, split, cfg.classes, image_transform(cfg.imgsz, train=False))
+        arrays = {f"cam_{name}": [] for name in layers}
+        arrays.update(guided=[], labels=[], preds=[], targets=[])
+        for i in tqdm(range(0, len(ds), batch), desc=f"CAMs {cfg.dataset}/{split}"):
+            x = torch.stack([ds[j][0] for j in range(i, min(i + batch, len(ds)))]).to(device)
+            labels = np.array([ds.targets[j] for j in range(i, i + len(x))])
+            with torch.no_grad():
+                preds = model(x).argmax(1).cpu().numpy()
+            tgt = labels if target == "true" else preds
+            maps = {name: cam(model, x, tgt, name, batch=batch) for name in layers}
+            for name, m in maps.items():
+                arrays[f"cam_{name}"].append(resize_maps(m, size))
+            if guided:
+                gg = guided_gradcam(maps[layers[-1]], guided_backprop(model, x, tgt))
+                arrays["guided"].append(resize_maps(gg, size))
+            arrays["labels"].append(labels), arrays["preds"].append(preds), arrays["targets"].append(tgt)
+        saved = {k: np.concatenate(v) for k, v in arrays.items() if v}
+        with cache.atomic_path(out / "maps.npz") as tmp:
+            np.savez_compressed(tmp, files=np.array(ds.files), classes=np.array(cfg.classes), **saved)
+
+    return cache.cached_artifact(f"cams-{Path(artifact).name}", config, build, code=[Path(__file__)],
+                                 packages=["torch", "grad-cam"]) / "maps.npz"

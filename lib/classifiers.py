@@ -1,0 +1,254 @@
+"""ResNet50 classifiers of the droplet and surface images (xu2024 §4.3, §4.4): data, training, evaluation.
+
+torchvision gives the model and the image folders but no trainer, so the loop here is the plain
+supervised one: AdamW with a one-cycle learning rate, cross-entropy, and the checkpoint of the
+epoch with the best validation accuracy (xu2024 §3.3 keeps the best checkpoint too). Models are
+trained from scratch unless a local ImageNet state dict is given: nothing is downloaded.
+
+A trained classifier is a cached artifact ``classifier-<dataset>-<key>/`` keyed by its
+configuration, the dataset's identity and this code. It holds ``model.pt`` (weights, classes,
+configuration), ``history.csv`` (one row per epoch) and ``predictions.csv`` (test set).
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+import torchvision
+from torch import nn
+from torch.utils.data import DataLoader
+from torchvision import transforms as T
+from tqdm import tqdm
+
+from . import cache, validate
+from .profiles import Profile
+from .seeding import seed_everything
+
+# ImageNet statistics, so that optional ImageNet weights see the inputs they were trained with.
+MEAN = (0.485, 0.456, 0.406)
+STD = (0.229, 0.224, 0.225)
+
+
+@dataclass(frozen=True)
+class ClassifierConfig:
+    """Everything that determines a trained classifier (besides the data)."""
+
+    dataset: str  # "droplets" | "surfaces"
+    classes: tuple[str, ...]
+    imgsz: int  # network input side in px (source images are resized to it)
+    epochs: int
+    batch: int
+    seed: int = 0
+    lr: float = 2e-3  # peak of the one-cycle schedule
+    weight_decay: float = 0.05
+    weights: str | None = None  # local torchvision ImageNet state dict; None: from scratch
+
+    @classmethod
+    def from_profile(cls, profile: Profile, dataset: str, classes, seed: int, weights: str | None = None) -> "ClassifierConfig":
+        spec = profile.classifier
+        return cls(dataset, tuple(classes), spec.imgsz, spec.epochs, spec.batch, seed, weights=weights)
+
+
+# -- model ----------------------------------------------------------------------------------------
+def build_resnet50(num_classes: int, weights: str | Path | None = None) -> nn.Module:
+    """torchvision ResNet50 with a ``num_classes`` head; ImageNet weights from a local file if given."""
+    if num_classes < 2:
+        raise ValueError(f"a classifier needs at least 2 classes, got {num_classes}")
+    if weights is None:
+        # Zero-initialised last BatchNorm of each residual block: every block starts as the
+        # identity, which makes a from-scratch ResNet50 learn in far fewer steps (Goyal et al. 2017).
+        return torchvision.models.resnet50(weights=None, num_classes=num_classes, zero_init_residual=True)
+    path = Path(weights).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"ImageNet weights {path} not found (nothing is downloaded; pass a local file or None)")
+    model = torchvision.models.resnet50(weights=None)
+    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    model.fc = nn.Linear(model.fc.in_features, num_classes)
+    return model
+
+
+# -- data -----------------------------------------------------------------------------------------
+def image_transform(imgsz: int, train: bool) -> T.Compose:
+    """Resize and normalise; in training, augmentations that keep what a microscope image means:
+    the 8 flips and right-angle turns (no canonical orientation under the microscope), a slightly
+    tighter or looser framing, and small changes of illumination."""
+    steps = [T.Resize((imgsz, imgsz), antialias=True)]
+    if train:
+        steps += [T.RandomHorizontalFlip(), T.RandomVerticalFlip(), T.RandomApply([_Transpose()], p=0.5),
+                  T.ColorJitter(brightness=0.15, contrast=0.15)]
+    return T.Compose([*steps, T.ToTensor(), T.Normalize(MEAN, STD)])
+
+
+class _Transpose(nn.Module):
+    """Swap x and y; with the two flips it gives all 8 symmetries of the square."""
+
+    def forward(self, img):
+        from PIL import Image
+
+        return img.transpose(Image.Transpose.TRANSPOSE)
+
+
+class ImageSplit(torchvision.datasets.ImageFolder):
+    """One split (``<root>/<split>/<class>/*.png``) with classes in the study's order, not
+    alphabetical (ImageFolder's default), so that label ``i`` is ``classes[i]`` everywhere."""
+
+    def __init__(self, root: str | Path, split: str, classes, transform=None):
+        self.study_classes = tuple(classes)
+        folder = Path(root) / split
+        check_split(folder, self.study_classes)
+        super().__init__(str(folder), transform=transform)
+
+    def find_classes(self, directory):
+        return list(self.study_classes), {c: i for i, c in enumerate(self.study_classes)}
+
+    @property
+    def files(self) -> list[str]:
+        """Image paths relative to the dataset root (as in ``images.csv``)."""
+        root = Path(self.root).parent
+        return [str(Path(p).relative_to(root)) for p, _ in self.samples]
+
+
+def check_split(folder: Path, classes) -> None:
+    """Fail clearly when a split is missing, empty, or has other classes than the model's."""
+    if not folder.is_dir():
+        raise FileNotFoundError(f"split folder {folder} does not exist")
+    found = sorted(p.name for p in folder.iterdir() if p.is_dir())
+    if sorted(classes) != found:
+        raise ValueError(f"{folder} has {len(found)} class folder(s) {found}, but the classifier expects "
+                         f"the {len(classes)} classes {list(classes)}")
+    counts = {c: sum(1 for p in (folder / c).iterdir() if p.suffix.lower() in validate.IMAGE_SUFFIXES) for c in classes}
+    if sum(counts.values()) == 0:
+        raise ValueError(f"split {folder} is empty: no images in any class folder")
+
+
+def dataset_identity(folder: Path) -> str:
+    """What identifies a dataset in a cache key: a generated one's own cache key, or, for real
+    data, a hash of every image's relative path and size."""
+    manifest = Path(folder) / cache.MANIFEST
+    if manifest.is_file():
+        return "generated:" + cache.read_manifest(folder)["key"]
+    h = hashlib.sha256()
+    for p in sorted(Path(folder).rglob("*")):
+        if p.suffix.lower() in validate.IMAGE_SUFFIXES:
+            h.update(f"{p.relative_to(folder)}:{p.stat().st_size}\n".encode())
+    return "files:" + h.hexdigest()[:16]
+
+
+def loader(folder: Path, split: str, config: ClassifierConfig, train: bool = False) -> DataLoader:
+    """Batches of one split; training batches are shuffled by a generator seeded from the config.
+    One process: on 2 cores, workers would only compete with the model for them."""
+    ds = ImageSplit(folder, split, config.classes, image_transform(config.imgsz, train))
+    gen = torch.Generator().manual_seed(config.seed)
+    return DataLoader(ds, batch_size=config.batch, shuffle=train, generator=gen if train else None,
+                      drop_last=train and len(ds) > config.batch, num_workers=0)
+
+
+# -- training -------------------------------------------------------------------------------------
+def predict(model: nn.Module, dl: DataLoader, device: str = "cpu") -> tuple[np.ndarray, np.ndarray, float]:
+    """Softmax probabilities (N, classes), labels (N,) and mean cross-entropy over a loader."""
+    model.eval()
+    probs, labels, loss = [], [], 0.0
+    with torch.no_grad():
+        for x, y in dl:
+            logits = model(x.to(device))
+            loss += nn.functional.cross_entropy(logits, y.to(device), reduction="sum").item()
+            probs.append(torch.softmax(logits, 1).cpu().numpy())
+            labels.append(y.numpy())
+    labels = np.concatenate(labels)
+    return np.concatenate(probs), labels, loss / max(len(labels), 1)
+
+
+def fit(model: nn.Module, train_dl: DataLoader, val_dl: DataLoader, config: ClassifierConfig, device: str,
+        checkpoint: Path) -> pd.DataFrame:
+    """Train for ``config.epochs``; save the best-on-validation weights to ``checkpoint``; return the history."""
+    model.to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.lr, total_steps=config.epochs * len(train_dl), pct_start=0.2)
+    history, best = [], (-1.0, np.inf)
+    bar = tqdm(total=config.epochs * len(train_dl), desc=f"training {config.dataset}", unit="batch")
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        t0, seen, correct, total_loss = time.perf_counter(), 0, 0, 0.0
+        for x, y in train_dl:
+            x, y = x.to(device), y.to(device)
+            logits = model(x)
+            loss = nn.functional.cross_entropy(logits, y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            seen += len(y)
+            correct += (logits.argmax(1) == y).sum().item()
+            total_loss += loss.item() * len(y)
+            bar.update()
+        train_s = time.perf_counter() - t0
+        probs, labels, val_loss = predict(model, val_dl, device)
+        val_acc = float((probs.argmax(1) == labels).mean())
+        improved = (val_acc, -val_loss) > (best[0], -best[1])
+        if improved:
+            best = (val_acc, val_loss)
+            save_checkpoint(model, config, checkpoint, epoch)
+        history.append({"epoch": epoch, "train_loss": total_loss / seen, "train_acc": correct / seen,
+                        "val_loss": val_loss, "val_acc": val_acc, "best": improved, "train_s": train_s,
+                        "img_per_s": seen / train_s})
+        bar.set_postfix(epoch=epoch, val_acc=f"{val_acc:.3f}")
+    bar.close()
+    return pd.DataFrame(history)
+
+
+def save_checkpoint(model: nn.Module, config: ClassifierConfig, path: Path, epoch: int) -> None:
+    state = {"state_dict": model.state_dict(), "config": dataclasses.asdict(config), "epoch": epoch}
+    with cache.atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def load_classifier(artifact: str | Path, device: str = "cpu") -> tuple[nn.Module, ClassifierConfig]:
+    """The best checkpoint of a trained classifier, in eval mode, and its configuration."""
+    state = torch.load(Path(artifact) / "model.pt", map_location=device, weights_only=False)
+    raw = state["config"]
+    config = ClassifierConfig(**{**raw, "classes": tuple(raw["classes"])})
+    model = build_resnet50(len(config.classes))
+    model.load_state_dict(state["state_dict"])
+    return model.to(device).eval(), config
+
+
+def train_classifier(folder: str | Path, config: ClassifierConfig, device: str = "cpu", *, force: bool = False) -> Path:
+    """Train (or fetch from the cache) the classifier ``config`` on the dataset in ``folder``."""
+    folder = Path(folder)
+    for split in ("train", "val", "test"):
+        check_split(folder / split, config.classes)
+    key = {**dataclasses.asdict(config), "data": dataset_identity(folder)}
+    if config.weights:  # the file's content, not its name, identifies the weights
+        key["weights"] = hashlib.sha256(Path(config.weights).expanduser().read_bytes()).hexdigest()[:16]
+
+    def build(out: Path) -> None:
+        seed_everything(config.seed)
+        model = build_resnet50(len(config.classes), config.weights)
+        history = fit(model, loader(folder, "train", config, train=True), loader(folder, "val", config),
+                      config, device, out / "model.pt")
+        cache.atomic_write_text(out / "history.csv", history.to_csv(index=False))
+        best, _ = load_classifier(out, device)
+        test = loader(folder, "test", config)
+        probs, labels, _ = predict(best, test, device)
+        table = pd.DataFrame({"file": test.dataset.files, "label": labels, "pred": probs.argmax(1)})
+        for i, c in enumerate(config.classes):
+            table[f"p_{c}"] = probs[:, i]
+        cache.atomic_write_text(out / "predictions.csv", table.to_csv(index=False))
+
+    return cache.cached_artifact(f"classifier-{config.dataset}", key, build, code=[Path(__file__)],
+                                 packages=["torch", "torchvision"], force=force)
+
+
+# -- reading a trained classifier's records ------------------------------------------------------
+def history(artifact: Path) -> pd.DataFrame:
+    return pd.read_csv(Path(artifact) / "history.csv")
+
+
+def test_predictions(artifact: Path) -> pd.DataFrame:
+    return pd.read_csv(Path(artifact) / "predictions.csv")

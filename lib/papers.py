@@ -1,0 +1,18 @@
+"""The papers' published numbers, in one place (from ``STUDY_SPEC.md`` and the papers' text).
+
+They appear in result tables only in columns labelled as the paper's, never as results.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+# xu2024 §4.3 and §4.4: test accuracy of the ResNet50 classifiers.
+XU2024_ACCURACY = {"droplets": 0.9143, "surfaces": 0.9845}
+
+# xu2024 Table 3: mean and standard deviation of highlight-pixel coordinates on 225x225 Guided
+# Grad-CAM maps, per droplet class (Eq. 9-10).
+XU2024_TABLE3 = pd.DataFrame(
+    {"mean_x": [113.19, 108.37, 113.25, 126.11], "mean_y": [110.69, 104.25, 137.66, 92.33],
+     "std_x": [22.84, 41.62, 42.90, 28.25], "std_y": [22.38, 33.16, 24.35, 31.13]},
+    index=pd.Index(["circular", "jagged", "gourd", "irregular"], name="class"),
+)
