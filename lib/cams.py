@@ -108,8 +108,9 @@ def split_maps(artifact: Path, dataset_folder: Path, split: str = "test", layers
         arrays = {f"cam_{name}": [] for name in layers}
         arrays.update(guided=[], labels=[], preds=[], targets=[])
         for i in tqdm(range(0, len(ds), batch), desc=f"CAMs {cfg.dataset}/{split}"):
-            x = torch.stack([ds[j][0] for j in range(i, min(i + batch, len(ds)))]).to(device)
-            labels = np.array([ds.targets[j] for j in range(i, i + len(x))])
+            items = [ds[j] for j in range(i, min(i + batch, len(ds)))]
+            x = torch.stack([img for img, _ in items]).to(device)
+            labels = np.array([label for _, label in items])
             with torch.no_grad():
                 preds = model(x).argmax(1).cpu().numpy()
             tgt = labels if target == "true" else preds

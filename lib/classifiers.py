@@ -76,8 +76,8 @@ def build_resnet50(num_classes: int, weights: str | Path | None = None) -> nn.Mo
 # -- data -----------------------------------------------------------------------------------------
 def image_transform(imgsz: int, train: bool) -> T.Compose:
     """Resize and normalise; in training, augmentations that keep what a microscope image means:
-    the 8 flips and right-angle turns (no canonical orientation under the microscope), a slightly
-    tighter or looser framing, and small changes of illumination."""
+    the 8 flips and right-angle turns (no canonical orientation under the microscope) and small
+    changes of illumination."""
     steps = [T.Resize((imgsz, imgsz), antialias=True)]
     if train:
         steps += [T.RandomHorizontalFlip(), T.RandomVerticalFlip(), T.RandomApply([_Transpose()], p=0.5),
@@ -122,8 +122,7 @@ def check_split(folder: Path, classes) -> None:
     if sorted(classes) != found:
         raise ValueError(f"{folder} has {len(found)} class folder(s) {found}, but the classifier expects "
                          f"the {len(classes)} classes {list(classes)}")
-    counts = {c: sum(1 for p in (folder / c).iterdir() if p.suffix.lower() in validate.IMAGE_SUFFIXES) for c in classes}
-    if sum(counts.values()) == 0:
+    if not any(p.suffix.lower() in validate.IMAGE_SUFFIXES for c in classes for p in (folder / c).iterdir()):
         raise ValueError(f"split {folder} is empty: no images in any class folder")
 
 
@@ -221,7 +220,7 @@ def load_classifier(artifact: str | Path, device: str = "cpu") -> tuple[nn.Modul
 def train_classifier(folder: str | Path, config: ClassifierConfig, device: str = "cpu", *, force: bool = False) -> Path:
     """Train (or fetch from the cache) the classifier ``config`` on the dataset in ``folder``."""
     folder = Path(folder)
-    for split in ("train", "val", "test"):
+    for split in validate.SPLITS:  # all of them before minutes of training, not only the first
         check_split(folder / split, config.classes)
     key = {**dataclasses.asdict(config), "data": dataset_identity(folder)}
     if config.weights:  # the file's content, not its name, identifies the weights

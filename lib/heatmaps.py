@@ -146,7 +146,8 @@ def region_share_table(maps: np.ndarray, masks, labels: np.ndarray, classes, thr
     if not rows:  # real data without masks
         return pd.DataFrame(columns=[f"{r}_{k}" for r in ("edge", "interior", "background") for k in ("highlight", "energy", "area")],
                             index=pd.Index([], name="class"), dtype=float)
-    return pd.DataFrame(rows).groupby("class", sort=False).mean().reindex([c for c in classes if c in {r["class"] for r in rows}])
+    table = pd.DataFrame(rows).groupby("class").mean()
+    return table.reindex([c for c in classes if c in table.index])
 
 
 def localisation_table(maps_by_layer: dict[str, np.ndarray], masks, threshold: float = HIGHLIGHT_THRESHOLD) -> pd.DataFrame:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from .datasets import load_rgb
+from .datasets import load_mask, load_rgb
 
 CLASS_COLOURS = sns.color_palette("Set1", 8)
 
@@ -49,9 +49,9 @@ def class_grid(folder: Path, images: pd.DataFrame, class_names, per_class: int, 
         picks = pool.sample(min(per_class, len(pool)), random_state=seed) if len(pool) else pool
         for ax, (_, r) in zip(row, picks.iterrows()):
             ax.imshow(load_rgb(folder / r.file))
-            mask_path = folder / "masks" / r.file
-            if with_masks and mask_path.exists():
-                ax.contour(cv2.imread(str(mask_path), cv2.IMREAD_GRAYSCALE) > 127, levels=[0.5], colors="cyan", linewidths=0.4)
+            mask = load_mask(folder, r.file) if with_masks else None
+            if mask is not None:
+                ax.contour(mask, levels=[0.5], colors="cyan", linewidths=0.4)
         row[0].set_ylabel(cname, fontsize=9)
         for ax in row:
             ax.set_xticks([]), ax.set_yticks([])
