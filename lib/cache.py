@@ -106,6 +106,24 @@ def cached_json(name: str, config: Mapping, compute: Callable[[], object], **kwa
     return json.loads((cached_artifact(name, config, build, **kwargs) / "result.json").read_text())
 
 
+def dataset_identity(folder: str | Path) -> str:
+    """What identifies a dataset in a cache key: a generated one's own cache key, or, for real
+    data, a hash of every file's relative path and its size (images) or content (label and other
+    small files, whose edits often keep the size). ultralytics' label caches (``*.cache``, written
+    beside the labels on first use) are left out, so that using a set does not change its identity."""
+    folder = Path(folder)
+    if (folder / MANIFEST).is_file():
+        return "generated:" + read_manifest(folder)["key"]
+    h = hashlib.sha256()
+    for p in sorted(folder.rglob("*")):
+        if p.is_file() and p.suffix != ".cache":
+            size = p.stat().st_size
+            h.update(f"{p.relative_to(folder)}:{size}\n".encode())
+            if size < 65536:
+                h.update(p.read_bytes())
+    return "files:" + h.hexdigest()[:16]
+
+
 def read_manifest(artifact: Path) -> dict:
     return json.loads((Path(artifact) / MANIFEST).read_text())
 

@@ -126,19 +126,6 @@ def check_split(folder: Path, classes) -> None:
         raise ValueError(f"split {folder} is empty: no images in any class folder")
 
 
-def dataset_identity(folder: Path) -> str:
-    """What identifies a dataset in a cache key: a generated one's own cache key, or, for real
-    data, a hash of every image's relative path and size."""
-    manifest = Path(folder) / cache.MANIFEST
-    if manifest.is_file():
-        return "generated:" + cache.read_manifest(folder)["key"]
-    h = hashlib.sha256()
-    for p in sorted(Path(folder).rglob("*")):
-        if p.suffix.lower() in validate.IMAGE_SUFFIXES:
-            h.update(f"{p.relative_to(folder)}:{p.stat().st_size}\n".encode())
-    return "files:" + h.hexdigest()[:16]
-
-
 def loader(folder: Path, split: str, config: ClassifierConfig, train: bool = False) -> DataLoader:
     """Batches of one split; training batches are shuffled by a generator seeded from the config.
     One process: on 2 cores, workers would only compete with the model for them."""
@@ -222,7 +209,7 @@ def train_classifier(folder: str | Path, config: ClassifierConfig, device: str =
     folder = Path(folder)
     for split in validate.SPLITS:  # all of them before minutes of training, not only the first
         check_split(folder / split, config.classes)
-    key = {**dataclasses.asdict(config), "data": dataset_identity(folder)}
+    key = {**dataclasses.asdict(config), "data": cache.dataset_identity(folder)}
     if config.weights:  # the file's content, not its name, identifies the weights
         key["weights"] = hashlib.sha256(Path(config.weights).expanduser().read_bytes()).hexdigest()[:16]
 

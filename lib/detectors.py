@@ -26,6 +26,26 @@ NECK_OUTPUTS = (17, 20, 23)  # C3 blocks of yolov5.yaml's head that feed Detect 
 SCALES = ("n", "s", "m", "l", "x")
 
 
+def check_variant(variant: str) -> None:
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown detector variant {variant!r}; choose one of: {', '.join(VARIANTS)}")
+
+
+def choose_variants(spec: str = "all") -> list[str]:
+    """Variants named by a notebook parameter: ``"all"`` or a comma-separated list of modules;
+    the baseline always comes first, as every comparison is made against it."""
+    names = list(attention.ATTENTION) if spec.strip() == "all" else [s.strip() for s in spec.split(",") if s.strip()]
+    for name in names:
+        check_variant(name)
+    return list(dict.fromkeys(["baseline", *names]))
+
+
+def display_name(variant: str) -> str:
+    """The paper's name of a variant: ``YOLOv5`` for the baseline, ``YOLOv5-CBAM`` and so on."""
+    check_variant(variant)
+    return "YOLOv5" if variant == "baseline" else f"YOLOv5-{variant}"
+
+
 def register() -> None:
     """Make the attention modules known to ultralytics' ``parse_model`` (idempotent)."""
     from ultralytics.nn import tasks
@@ -51,8 +71,7 @@ def scaled_channels(channels: int, scale: str, config: dict | None = None) -> in
 
 def variant_config(variant: str, scale: str, nc: int) -> dict:
     """The yolov5 model dict of ``variant`` for ``nc`` classes at ``scale``."""
-    if variant not in VARIANTS:
-        raise ValueError(f"unknown detector variant {variant!r}; choose one of: {', '.join(VARIANTS)}")
+    check_variant(variant)
     base = _base_config()
     config = copy.deepcopy(base)
     config["nc"] = nc

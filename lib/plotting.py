@@ -178,3 +178,74 @@ def outline(image: np.ndarray, mask: np.ndarray | None, colour=(0, 255, 255)) ->
         return image
     contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     return cv2.drawContours(image.copy(), contours, -1, colour, 1)
+
+
+# -- detectors ----------------------------------------------------------------------------------------
+def detector_curves(histories: dict[str, pd.DataFrame]) -> plt.Figure:
+    """Loss (box + cls + dfl, training and validation) and validation mAP per epoch, one line per
+    detector (xu2024 Fig. 8)."""
+    panels = [("training loss", lambda h: h.train_box_loss + h.train_cls_loss + h.train_dfl_loss),
+              ("validation loss", lambda h: h.val_box_loss + h.val_cls_loss + h.val_dfl_loss),
+              ("validation mAP@0.5", lambda h: h["mAP50"]), ("validation mAP@0.5:0.95", lambda h: h["mAP50-95"])]
+    fig, axes = plt.subplots(1, 4, figsize=(15, 3.3))
+    for ax, (label, value) in zip(axes, panels):
+        for i, (name, h) in enumerate(histories.items()):
+            ax.plot(h.epoch, value(h), "-", marker="o", ms=2.5, lw=1.2, color=CLASS_COLOURS[i], label=name)
+        ax.set_xlabel("epoch")
+        ax.set_title(label, fontsize=9)
+    axes[0].set_ylabel("box + cls + dfl loss")
+    axes[-1].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def metrics_vs_occlusion(results: pd.DataFrame, paper: pd.DataFrame | None = None) -> plt.Figure:
+    """Each detection metric against the occlusion rate, one line per model; the paper's values
+    (same columns) dashed, where given."""
+    metrics = ["precision", "recall", "mAP50", "mAP50-95"]
+    fig, axes = plt.subplots(1, len(metrics), figsize=(15, 3.3), sharey=True)
+    models = list(dict.fromkeys(results.model))
+    for ax, metric in zip(axes, metrics):
+        for i, model in enumerate(models):
+            r = results[results.model == model]
+            ax.plot(100 * r.occlusion, r[metric], "o-", ms=3.5, color=CLASS_COLOURS[i], label=f"{model} (ours)")
+            if paper is not None and model in set(paper.model):
+                p = paper[paper.model == model]
+                ax.plot(100 * p.occlusion, p[metric], "s--", ms=3.5, color=CLASS_COLOURS[i], alpha=0.6,
+                        label=f"{model} (xu2024)")
+        ax.set_xlabel("occlusion of each box (%)")
+        ax.set_title(metric, fontsize=9)
+        ax.set_ylim(-0.02, 1.02)
+    axes[-1].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def prediction_grid(images: dict, detections: dict, rows: list, stems: list[str], models: list[str], names,
+                    row_label=str, truth: pd.DataFrame | None = None, size: float = 2.6) -> plt.Figure:
+    """Predicted boxes and confidences of several models on the same images (xu2024 Fig. 11).
+
+    ``images[(row, stem)]`` is an RGB image, ``detections[(row, stem, model)]`` its boxes
+    (x1, y1, x2, y2, conf, class_id); one grid row per ``row`` (e.g. an occlusion rate), one
+    column per (image, model). ``truth`` (rows with ``image`` and a pixel box) adds the labelled
+    boxes as thin dashed white outlines.
+    """
+    cols = [(stem, model) for stem in stems for model in models]
+    fig, axes = plt.subplots(len(rows), len(cols), figsize=(size * len(cols), size * 0.72 * len(rows) + 0.4), squeeze=False)
+    for r, row in enumerate(rows):
+        for c, (stem, model) in enumerate(cols):
+            ax = axes[r, c]
+            ax.imshow(images[(row, stem)])
+            if truth is not None:
+                for _, t in truth[truth.image == stem].iterrows():
+                    ax.add_patch(plt.Rectangle((t.x1, t.y1), t.x2 - t.x1, t.y2 - t.y1, fill=False, lw=0.6, ls="--", ec="white"))
+            for _, b in detections[(row, stem, model)].iterrows():
+                colour = CLASS_COLOURS[int(b.class_id)]
+                ax.add_patch(plt.Rectangle((b.x1, b.y1), b.x2 - b.x1, b.y2 - b.y1, fill=False, lw=1.1, ec=colour))
+                ax.text(b.x1, b.y1 - 2, f"{names[int(b.class_id)]} {b.conf:.2f}", color=colour, fontsize=5.5, va="bottom")
+            ax.set_xticks([]), ax.set_yticks([])
+            if r == 0:
+                ax.set_title(f"{stem}\n{model}", fontsize=7)
+        axes[r, 0].set_ylabel(row_label(row), fontsize=8)
+    fig.tight_layout()
+    return fig

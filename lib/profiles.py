@@ -38,6 +38,14 @@ class DetectorSpec:
     imgsz: int
     epochs: int
     batch: int
+    # ultralytics' optimiser settings; the defaults are its own ("auto": AdamW with a learning
+    # rate fitted to the class count for runs under 10k iterations). nbs, the nominal batch:
+    # gradients accumulate over nbs / batch batches per step. Short runs on few images step
+    # every batch and warm up for less, so that the few epochs they have are spent learning.
+    optimizer: str = "auto"
+    lr0: float = 0.01  # ignored by "auto"
+    warmup_epochs: float = 3.0
+    nbs: int = 64
 
 
 @dataclass(frozen=True)
@@ -107,7 +115,7 @@ QUICK = Profile(
     name="quick",
     purpose="the CPU reference run: reduced sizes and epochs, same model families",
     data=DataSpec(detection_split=(176, 36, 28), detection_image=(320, 214), droplet_images=800, surface_images=400),
-    detector=DetectorSpec(scale="n", imgsz=320, epochs=15, batch=16),
+    detector=DetectorSpec(scale="n", imgsz=256, epochs=16, batch=8, optimizer="AdamW", lr0=0.002, warmup_epochs=1.0, nbs=8),
     classifier=ClassifierSpec(imgsz=64, epochs=18, batch=16),
     budget="at most 60 minutes for the whole study on 2 CPU cores",
 )
@@ -116,7 +124,7 @@ SMOKE = Profile(
     name="smoke",
     purpose="CI-sized: checks that every step runs; its numbers mean nothing",
     data=DataSpec(detection_split=(18, 6, 6), detection_image=(192, 128), droplet_images=64, surface_images=40),
-    detector=DetectorSpec(scale="n", imgsz=192, epochs=2, batch=8),
+    detector=DetectorSpec(scale="n", imgsz=128, epochs=2, batch=8, optimizer="AdamW", lr0=0.002, warmup_epochs=0.0, nbs=8),
     classifier=ClassifierSpec(imgsz=64, epochs=1, batch=16),
     budget="at most 6 minutes for the whole study on 2 CPU cores",
 )

@@ -69,3 +69,31 @@ def trained(toy, tmp_path_factory):
         return classifiers.train_classifier(toy, config), config
     finally:
         paths.CACHE_DIR = old
+
+
+# -- a tiny detection set and a detector trained on it (shared by the detection tests) --
+@pytest.fixture(scope="session")
+def micro(tmp_path_factory):
+    """A generated micropart set of 8/4/4 images at 128x96, in its own cache folder."""
+    from lib import datasets
+    from lib.profiles import DataSpec
+
+    spec = DataSpec(detection_split=(8, 4, 4), detection_image=(128, 96), droplet_images=8, surface_images=8)
+    old, paths.CACHE_DIR = paths.CACHE_DIR, tmp_path_factory.mktemp("micro-cache")
+    try:
+        return datasets.synthetic("microparts", spec, seed=0, workers=1)
+    finally:
+        paths.CACHE_DIR = old
+
+
+@pytest.fixture(scope="session")
+def detector(micro, tmp_path_factory):
+    """A YOLOv5n-CBAM trained for 2 epochs on ``micro`` through the cache (its own cache folder)."""
+    from lib import detector_training
+
+    old, paths.CACHE_DIR = paths.CACHE_DIR, tmp_path_factory.mktemp("detector-cache")
+    try:
+        config = detector_training.DetectorConfig("CBAM", "n", imgsz=64, epochs=2, batch=4, nbs=4, warmup_epochs=0)
+        return detector_training.train_detector(micro, config), config
+    finally:
+        paths.CACHE_DIR = old

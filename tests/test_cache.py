@@ -74,3 +74,20 @@ def test_atomic_path_keeps_the_old_file_on_error(tmp_path):
     assert os.listdir(tmp_path) == ["table.csv"]
     cache.atomic_write_text(target, "new")
     assert target.read_text() == "new"
+
+
+def test_dataset_identity_of_a_generated_set_is_its_cache_key(tmp_path):
+    folder = cache.cached_artifact("set", {"n": 1}, lambda out: (out / "a.txt").write_text("x"), root=tmp_path)
+    assert cache.dataset_identity(folder) == "generated:" + cache.read_manifest(folder)["key"]
+
+
+def test_dataset_identity_of_real_data_follows_its_files_but_not_label_caches(tmp_path):
+    (tmp_path / "labels").mkdir()
+    label = tmp_path / "labels" / "a.txt"
+    label.write_text("0 0.5 0.5 0.1 0.1\n")
+    first = cache.dataset_identity(tmp_path)
+    assert first.startswith("files:")
+    (tmp_path / "labels" / "train.cache").write_bytes(b"ultralytics")
+    assert cache.dataset_identity(tmp_path) == first
+    label.write_text("1 0.5 0.5 0.1 0.1\n")  # same size, other content
+    assert cache.dataset_identity(tmp_path) != first

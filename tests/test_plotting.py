@@ -67,3 +67,34 @@ def test_pick_examples_prefers_correct_predictions():
     preds = np.array([1, 0, 1, 0, 0])
     assert plotting.pick_examples(labels, preds, 3) == [1, 2, 4]
     assert plotting.pick_examples(labels, preds, 3, per_class=2) == [1, 0, 2, 3, 4]
+
+
+def test_detector_figures():
+    import numpy as np
+    import pandas as pd
+
+    from lib import papers
+
+    epochs = np.arange(1, 4)
+    history = pd.DataFrame({"epoch": epochs, **{c: 1.0 / epochs for c in (
+        "train_box_loss", "train_cls_loss", "train_dfl_loss", "val_box_loss", "val_cls_loss", "val_dfl_loss")},
+        "mAP50": epochs / 4, "mAP50-95": epochs / 8})
+    fig = plotting.detector_curves({"YOLOv5": history, "YOLOv5-CBAM": history})
+    assert len(fig.axes) == 4 and all(len(ax.lines) == 2 for ax in fig.axes)
+
+    fig = plotting.metrics_vs_occlusion(papers.XU2024_TABLE2.assign(model=lambda t: t.model + " x"), papers.XU2024_TABLE2)
+    assert all(len(ax.lines) == 2 for ax in fig.axes)  # models absent from the paper's table get no dashed line
+    fig = plotting.metrics_vs_occlusion(papers.XU2024_TABLE2, papers.XU2024_TABLE2)
+    assert all(len(ax.lines) == 4 for ax in fig.axes)
+
+    image = np.zeros((20, 30, 3), np.uint8)
+    boxes = pd.DataFrame({"x1": [2.0], "y1": [3.0], "x2": [12.0], "y2": [15.0], "conf": [0.87], "class_id": [1]})
+    rows, stems, models = [0.0, 0.5], ["a", "b"], ["YOLOv5", "YOLOv5-CBAM"]
+    images = {(r, s): image for r in rows for s in stems}
+    found = {(r, s, m): boxes for r in rows for s in stems for m in models}
+    fig = plotting.prediction_grid(images, found, rows, stems, models, ["p", "q", "r"], row_label=lambda r: f"{r:.0%}")
+    assert len(fig.axes) == 8 and all(len(ax.patches) == 1 for ax in fig.axes)
+    assert fig.axes[0].texts[0].get_text() == "q 0.87" and fig.axes[4].get_ylabel() == "50%"
+    truth = pd.DataFrame({"image": ["a", "a", "b"], "x1": [1.0] * 3, "y1": [1.0] * 3, "x2": [5.0] * 3, "y2": [5.0] * 3})
+    fig = plotting.prediction_grid(images, found, rows, stems, models, ["p", "q", "r"], truth=truth)
+    assert [len(ax.patches) for ax in fig.axes[:4]] == [3, 3, 2, 2]
