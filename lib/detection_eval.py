@@ -17,7 +17,9 @@ import torch
 from tqdm import tqdm
 
 from . import detectors
+from .datasets import load_rgb
 from .detector_training import data_yaml, load_detector, ultralytics_device
+from .validate import find_image
 
 METRICS = ("precision", "recall", "mAP50", "mAP50-95")
 
@@ -196,9 +198,6 @@ def predictions_on_sets(artifacts: dict[str, Path], sets: dict, stems: list[str]
     Returns ``images[(set key, stem)]`` (RGB) and ``detections[(set key, stem, model)]``, the
     inputs of :func:`lib.plotting.prediction_grid`.
     """
-    from .datasets import load_rgb
-    from .validate import find_image
-
     images = {(k, s): load_rgb(find_image(Path(folder) / "images" / split, s)) for k, folder in sets.items() for s in stems}
     detections = {}
     for name, artifact in artifacts.items():

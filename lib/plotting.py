@@ -14,13 +14,18 @@ from .datasets import load_mask, load_rgb
 CLASS_COLOURS = sns.color_palette("Set1", 8)
 
 
+def _box(ax, r, colour, text: str | None = None, fontsize: float = 6, **style) -> None:
+    """One pixel box (``r.x1``, ``r.y1``, ``r.x2``, ``r.y2``) outlined, with an optional label above it."""
+    ax.add_patch(plt.Rectangle((r.x1, r.y1), r.x2 - r.x1, r.y2 - r.y1, fill=False, ec=colour, **style))
+    if text:
+        ax.text(r.x1, r.y1 - 2, text, color=colour, fontsize=fontsize, va="bottom")
+
+
 def _draw_boxes(ax, rows: pd.DataFrame, names) -> None:
     for _, r in rows.iterrows():
-        colour = CLASS_COLOURS[int(r.class_id)]
-        ax.add_patch(plt.Rectangle((r.x1, r.y1), r.x2 - r.x1, r.y2 - r.y1, fill=False, lw=1.2, ec=colour))
         occ = r.get("occluded_fraction", np.nan)
         tag = names[int(r.class_id)] + (f" ({occ:.0%} occluded)" if occ == occ and occ > 0 else "")
-        ax.text(r.x1, r.y1 - 2, tag, color=colour, fontsize=6, va="bottom")
+        _box(ax, r, CLASS_COLOURS[int(r.class_id)], tag, lw=1.2)
 
 
 def detection_grid(folder: Path, objects: pd.DataFrame, names, images: list[str], cols: int = 4) -> plt.Figure:
@@ -238,11 +243,9 @@ def prediction_grid(images: dict, detections: dict, rows: list, stems: list[str]
             ax.imshow(images[(row, stem)])
             if truth is not None:
                 for _, t in truth[truth.image == stem].iterrows():
-                    ax.add_patch(plt.Rectangle((t.x1, t.y1), t.x2 - t.x1, t.y2 - t.y1, fill=False, lw=0.6, ls="--", ec="white"))
+                    _box(ax, t, "white", lw=0.6, ls="--")
             for _, b in detections[(row, stem, model)].iterrows():
-                colour = CLASS_COLOURS[int(b.class_id)]
-                ax.add_patch(plt.Rectangle((b.x1, b.y1), b.x2 - b.x1, b.y2 - b.y1, fill=False, lw=1.1, ec=colour))
-                ax.text(b.x1, b.y1 - 2, f"{names[int(b.class_id)]} {b.conf:.2f}", color=colour, fontsize=5.5, va="bottom")
+                _box(ax, b, CLASS_COLOURS[int(b.class_id)], f"{names[int(b.class_id)]} {b.conf:.2f}", fontsize=5.5, lw=1.1)
             ax.set_xticks([]), ax.set_yticks([])
             if r == 0:
                 ax.set_title(f"{stem}\n{model}", fontsize=7)

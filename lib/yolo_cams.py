@@ -156,13 +156,14 @@ def detector_cams(model: nn.Module, images: list[np.ndarray], targets: list[tupl
     boxes = [Letterbox(*img.shape[:2], imgsz) for img in images]
     centres, _ = anchor_centres(model, imgsz)
     wrapped = ClassLogits(model)
+    device = next(model.parameters()).device
     with torch.no_grad():  # builds Detect's cached anchors outside inference_mode
-        wrapped(torch.zeros(1, 3, imgsz, imgsz, device=next(model.parameters()).device))
+        wrapped(torch.zeros(1, 3, imgsz, imgsz, device=device))
     maps: list[np.ndarray] = []
     with METHODS[method](wrapped, target_layers=target_layers(model)) as explainer:
         for i in range(0, len(images), batch):
             idx = range(i, min(i + batch, len(images)))
-            x = to_tensor([boxes[j].image(images[j]) for j in idx]).to(next(model.parameters()).device)
+            x = to_tensor([boxes[j].image(images[j]) for j in idx]).to(device)
             goals = [BoxTarget(int(targets[j][0]), box_anchors(centres, boxes[j].box(targets[j][1]))) for j in idx]
             square = explainer(input_tensor=x, targets=goals)
             maps += [boxes[j].unmap(m) for j, m in zip(idx, square)]
