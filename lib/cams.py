@@ -42,17 +42,22 @@ def layer(model: nn.Module, name: str) -> nn.Module:
         raise ValueError(f"model has no layer {name!r}; its top-level layers are: {', '.join(stages)}") from None
 
 
+def check_request(method: str, images, targets) -> None:
+    """A known method and one target per image, checked before any work."""
+    if method not in METHODS:
+        raise ValueError(f"unknown CAM method {method!r}; choose one of: {', '.join(METHODS)}")
+    if len(images) != len(targets):
+        raise ValueError(f"{len(images)} images but {len(targets)} targets")
+
+
 def cam(model: nn.Module, images: torch.Tensor, targets, layer_name: str = "layer4", method: str = "gradcam",
         batch: int = 16) -> np.ndarray:
     """Maps (N, H, W) in [0, 1] at the input size for class ``targets[i]`` of image ``i``.
 
     Each map is min-max scaled by the package, so maps compare in shape, not in magnitude.
     """
-    if method not in METHODS:
-        raise ValueError(f"unknown CAM method {method!r}; choose one of: {', '.join(METHODS)}")
+    check_request(method, images, targets)
     targets = [int(t) for t in targets]
-    if len(targets) != len(images):
-        raise ValueError(f"{len(images)} images but {len(targets)} targets")
     out = []
     with METHODS[method](model, target_layers=[layer(model, layer_name)]) as explainer:
         for i in range(0, len(images), batch):

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .cams import METHODS
+from .cams import METHODS, check_request
 from .detector_training import load_detector
 
 PAD_VALUE = 114  # ultralytics' letterbox grey
@@ -149,10 +149,7 @@ def detector_cams(model: nn.Module, images: list[np.ndarray], targets: list[tupl
     ``images`` are RGB uint8 of any size; ``targets[i]`` is ``(class_id, box)`` with the box in
     that image's pixels. Maps are min-max scaled by the package (shape, not magnitude, compares).
     """
-    if method not in METHODS:
-        raise ValueError(f"unknown CAM method {method!r}; choose one of: {', '.join(METHODS)}")
-    if len(images) != len(targets):
-        raise ValueError(f"{len(images)} images but {len(targets)} targets")
+    check_request(method, images, targets)
     boxes = [Letterbox(*img.shape[:2], imgsz) for img in images]
     centres, _ = anchor_centres(model, imgsz)
     wrapped = ClassLogits(model)
