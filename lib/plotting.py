@@ -252,3 +252,120 @@ def prediction_grid(images: dict, detections: dict, rows: list, stems: list[str]
         axes[r, 0].set_ylabel(row_label(row), fontsize=8)
     fig.tight_layout()
     return fig
+
+
+# -- detector heatmaps --------------------------------------------------------------------------------
+def feature_heatmaps(images: list[np.ndarray], regions: list[np.ndarray], maps: dict[str, list[np.ndarray]], picks: list[int],
+                     row_labels: list[str]) -> plt.Figure:
+    """Each model's map of the same features over their images, the feature's ground-truth region
+    outlined in white (xu2024 Fig. 9); the first column shows the image and region alone."""
+    rows = [[outline(images[i], regions[i], (255, 255, 255))]
+            + [outline(overlay(images[i], model_maps[i]), regions[i], (255, 255, 255)) for model_maps in maps.values()]
+            for i in picks]
+    return panel_grid(rows, row_labels, ["image, ground truth"] + list(maps), size=2.3)
+
+
+def highlight_vs_truth(images: list[np.ndarray], regions: list[np.ndarray], maps: dict[str, list[np.ndarray]], picks: list[int],
+                       row_labels: list[str], threshold: float, size: float = 2.3) -> plt.Figure:
+    """The highlight region of each map against the ground-truth region, with their pixel IoU
+    (xu2024 Fig. 10): ground truth only blue, highlight only red, both yellow, on the grey image."""
+    from .heatmaps import highlight, pixel_iou
+
+    names = list(maps)
+    fig, axes = plt.subplots(len(picks), len(names), figsize=(size * len(names), size * 0.75 * len(picks) + 0.4), squeeze=False)
+    for r, i in enumerate(picks):
+        grey = cv2.cvtColor(cv2.cvtColor(images[i], cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB) // 2
+        for c, name in enumerate(names):
+            lit, truth = highlight(maps[name][i], threshold=threshold), regions[i]
+            panel = grey.copy()
+            panel[truth & ~lit] = (60, 110, 255)
+            panel[lit & ~truth] = (230, 50, 40)
+            panel[lit & truth] = (255, 220, 0)
+            ax = axes[r, c]
+            ax.imshow(panel)
+            ax.set_xticks([]), ax.set_yticks([])
+            ax.set_title(f"{name}: IoU {pixel_iou(lit, truth):.1%}" if r == 0 else f"IoU {pixel_iou(lit, truth):.1%}", fontsize=7)
+        axes[r, 0].set_ylabel(row_labels[r], fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def iou_threshold_curves(curve: pd.DataFrame, default: float, emphasised=()) -> plt.Figure:
+    """Mean highlight IoU against the highlight threshold, one panel per class, one line per model
+    (``emphasised`` models drawn thicker); the default threshold marked."""
+    classes = list(dict.fromkeys(curve["class"]))
+    models = list(dict.fromkeys(curve.model))
+    fig, axes = plt.subplots(1, len(classes), figsize=(3.6 * len(classes), 3.1), sharey=True, squeeze=False)
+    for ax, cls in zip(axes[0], classes):
+        for k, model in enumerate(models):
+            c = curve[(curve["class"] == cls) & (curve.model == model)]
+            ax.plot(c.threshold, 100 * c.iou, color=CLASS_COLOURS[k], lw=2.2 if model in emphasised else 0.9, label=model)
+        ax.axvline(default, color="grey", ls=":", lw=1)
+        ax.set_title(cls, fontsize=9)
+        ax.set_xlabel("highlight threshold (share of the peak)")
+    axes[0, 0].set_ylabel("mean pixel IoU (%)")
+    axes[0, -1].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def interval_plot(intervals: pd.DataFrame, ylabel: str, scale: float = 100) -> plt.Figure:
+    """Means with their intervals (``mean``, ``low``, ``high`` indexed by model and class), classes
+    along x, models side by side."""
+    models = list(dict.fromkeys(intervals.index.get_level_values(0)))
+    classes = list(dict.fromkeys(intervals.index.get_level_values(1)))
+    fig, ax = plt.subplots(figsize=(1.6 + 1.5 * len(classes), 3.2))
+    width = 0.8 / len(models)
+    for k, model in enumerate(models):
+        r = intervals.loc[model].reindex(classes)
+        x = np.arange(len(classes)) + (k - (len(models) - 1) / 2) * width
+        ax.errorbar(x, scale * r["mean"], yerr=[scale * (r["mean"] - r.low), scale * (r.high - r["mean"])], fmt="o", ms=4,
+                    capsize=2, color=CLASS_COLOURS[k], label=model)
+    ax.set_xticks(range(len(classes)), classes)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=7, bbox_to_anchor=(1.01, 1), loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def paired_scores(scores: pd.DataFrame, baseline: str, other: str, metric: str = "iou") -> plt.Figure:
+    """Each feature's score under ``other`` against ``baseline``, coloured by class; above the
+    diagonal ``other`` scores higher."""
+    wide = scores.pivot_table(index=["class", "feature"], columns="model", values=metric, sort=False)
+    fig, ax = plt.subplots(figsize=(3.8, 3.6))
+    for k, cls in enumerate(dict.fromkeys(wide.index.get_level_values(0))):
+        w = wide.loc[cls]
+        ax.scatter(100 * w[baseline], 100 * w[other], s=14, color=CLASS_COLOURS[k], label=cls)
+    top = 100 * max(wide[[baseline, other]].max().max(), 0.05) * 1.05
+    ax.plot([0, top], [0, top], color="grey", lw=0.8, ls="--")
+    ax.set_xlim(0, top), ax.set_ylim(0, top)
+    ax.set_xlabel(f"{baseline} {metric} (%)"), ax.set_ylabel(f"{other} {metric} (%)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def score_vs_confidence(scores: pd.DataFrame, metric: str = "iou", found_at: float = 0.25) -> plt.Figure:
+    """Each feature's heatmap score against the detector's confidence on it, one panel per model."""
+    models = list(dict.fromkeys(scores.model))
+    classes = list(dict.fromkeys(scores["class"]))
+    cols = min(3, len(models))
+    rows = -(-len(models) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.0 * cols, 2.7 * rows), sharex=True, sharey=True, squeeze=False)
+    for ax in axes.flat[len(models):]:
+        ax.set_visible(False)
+    for ax, model in zip(axes.flat, models):
+        s = scores[scores.model == model]
+        for k, cls in enumerate(classes):
+            c = s[s["class"] == cls]
+            ax.scatter(c.confidence, 100 * c[metric], s=10, color=CLASS_COLOURS[k], label=cls)
+        ax.axvline(found_at, color="grey", ls=":", lw=1)
+        ax.set_title(model, fontsize=8)
+        ax.set_xlim(-0.02, 1.02)
+    for ax in axes[-1]:
+        ax.set_xlabel("detection confidence")
+    for ax in axes[:, 0]:
+        ax.set_ylabel(f"{metric} (%)")
+    axes[0, cols - 1].legend(fontsize=6)
+    fig.tight_layout()
+    return fig

@@ -112,6 +112,7 @@ def _both_gradcams(model, image, target):
         output.register_hook(grads.append)
 
     hooks = [layer.register_forward_hook(keep) for layer in layers]
+    model.requires_grad_(True)  # the whole graph, unlike detector_cams
     try:
         x = yolo_cams.to_tensor([img])
         model.zero_grad()
@@ -119,6 +120,7 @@ def _both_gradcams(model, image, target):
         centres, _ = yolo_cams.anchor_centres(model, 64)
         yolo_cams.BoxTarget(c, yolo_cams.box_anchors(centres, box))(scores).backward()
     finally:
+        model.requires_grad_(False)
         for h in hooks:
             h.remove()
     grads = grads[::-1]  # backward visits the layers in reverse
