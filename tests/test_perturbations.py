@@ -37,14 +37,15 @@ def test_low_contrast_shrinks_the_spread_about_the_mean():
 def test_geometric_perturbations_move_the_mask_with_the_image():
     img = np.zeros((41, 61, 3), np.float32)
     mask = np.zeros((41, 61), bool)
-    mask[18:23, 40:50] = True
+    mask[15:26, 38:54] = True
     img[mask] = 1.0
     for out, moved in (pt.rotate(img, 90, mask), pt.stretch(img, 1.5, 0.8, mask), pt.small_object(img, 0.5, mask)):
         assert out.shape == img.shape and out.dtype == img.dtype and moved.shape == mask.shape and moved.dtype == bool
-        assert out[moved].mean() > 0.8 and out[~moved].mean() < 0.05  # linear image, nearest mask: edges differ
+        lit = out.mean(-1) > 0.5  # the image is interpolated linearly, the mask by nearest neighbour
+        assert (lit & moved).sum() / (lit | moved).sum() > 0.7
     _, rotated = pt.rotate(img, 90, mask)
     ys, xs = np.nonzero(rotated)
-    assert ys.mean() < 20 and abs(xs.mean() - 30) < 3  # right of centre -> above centre (counter-clockwise)
+    assert ys.mean() < 15 and abs(xs.mean() - 30) < 3  # right of centre -> above centre (counter-clockwise)
     assert pt.small_object(img, 0.5, mask)[1].sum() == pytest.approx(mask.sum() / 4, rel=0.3)
     assert pt.rotate(img, 0)[1] is None
 
