@@ -35,3 +35,9 @@ XU2024_TABLE2 = pd.DataFrame(
 
 # xu2024 §3.3: CBAM is chosen because its mAP@0.5:0.95 is about 2 % above the other variants.
 XU2024_SELECTED_VARIANT = "CBAM"
+
+# liu2023 Fig. 3 (text of §3): confidence of the predicted class at two noise variances.
+LIU2023_FIG3 = pd.DataFrame(
+    {"ResNet50": [0.807, 0.481], "ResNet50+Dropout": [0.983, 0.766], "ResNet50+DropKey": [0.998, 0.878]},
+    index=pd.Index([0.5, 0.6], name="variance"),
+)

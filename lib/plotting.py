@@ -369,3 +369,51 @@ def score_vs_confidence(scores: pd.DataFrame, metric: str = "iou", found_at: flo
     axes[0, cols - 1].legend(fontsize=6)
     fig.tight_layout()
     return fig
+
+
+# -- liu2023 robustness -------------------------------------------------------------------------------
+def overlay_grid(images: list[list[np.ndarray]], maps: list[list[np.ndarray]], row_labels: list[str], col_titles: list[str],
+                 size: float = 1.9) -> plt.Figure:
+    """Maps laid over their images (as the papers show them), one labelled row per model or input."""
+    rows = [[overlay((np.clip(img, 0, 1) * 255).astype(np.uint8) if img.dtype != np.uint8 else img, m) for img, m in zip(ri, rm)]
+            for ri, rm in zip(images, maps)]
+    return panel_grid(rows, row_labels, col_titles, size=size)
+
+
+def curves_with_bands(summary: pd.DataFrame, value: str, ylabel: str, paper: pd.DataFrame | None = None,
+                      extra: str | None = None, extra_label: str = "") -> plt.Figure:
+    """``value`` (with ``low``/``high`` bands) against noise variance, one line per model (index
+    model, variance); the paper's points (index variance, a column per model) as open markers;
+    optionally a second panel with the column ``extra``."""
+    models = list(dict.fromkeys(summary.index.get_level_values(0)))
+    fig, axes = plt.subplots(1, 2 if extra else 1, figsize=(10 if extra else 5.2, 3.4), squeeze=False)
+    ax = axes[0, 0]
+    for k, model in enumerate(models):
+        s = summary.loc[model]
+        ax.plot(s.index, s[value], "o-", ms=3, color=CLASS_COLOURS[k], label=model)
+        ax.fill_between(s.index, s["low"], s["high"], color=CLASS_COLOURS[k], alpha=0.15)
+        if paper is not None and model in paper.columns:
+            ax.plot(paper.index, paper[model], "D", ms=7, mfc="none", color=CLASS_COLOURS[k], label=f"{model} (liu2023)")
+        if extra:
+            axes[0, 1].plot(s.index, s[extra], "o-", ms=3, color=CLASS_COLOURS[k], label=model)
+    ax.set_xlabel("noise variance"), ax.set_ylabel(ylabel)
+    ax.legend(fontsize=6)
+    if extra:
+        axes[0, 1].set_xlabel("noise variance"), axes[0, 1].set_ylabel(extra_label or extra)
+    fig.tight_layout()
+    return fig
+
+
+def score_curves(summary: pd.DataFrame, scores: dict[str, str]) -> plt.Figure:
+    """Each score (column -> axis label) against noise variance, one line per model and method
+    (index model, method, variance)."""
+    keys = list(dict.fromkeys((m, meth) for m, meth, _ in summary.index))
+    fig, axes = plt.subplots(1, len(scores), figsize=(4.2 * len(scores), 3.3), squeeze=False)
+    for ax, (col, label) in zip(axes[0], scores.items()):
+        for k, (model, method) in enumerate(keys):
+            s = summary.loc[(model, method)]
+            ax.plot(s.index, s[col], "o-", ms=3, color=CLASS_COLOURS[k % len(CLASS_COLOURS)], label=f"{model}, {method}")
+        ax.set_xlabel("noise variance"), ax.set_ylabel(label)
+    axes[0, -1].legend(fontsize=6)
+    fig.tight_layout()
+    return fig

@@ -55,6 +55,7 @@ class ClassifierSpec:
     imgsz: int
     epochs: int
     batch: int
+    head_epochs: int = 80  # liu2023 attention heads trained on a frozen classifier backbone (notebook 07)
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ QUICK = Profile(
     purpose="the CPU reference run: reduced sizes and epochs, same model families",
     data=DataSpec(detection_split=(176, 36, 28), detection_image=(320, 214), droplet_images=800, surface_images=400),
     detector=DetectorSpec(scale="n", imgsz=256, epochs=16, batch=8, optimizer="AdamW", lr0=0.002, warmup_epochs=1.0, nbs=8),
-    classifier=ClassifierSpec(imgsz=64, epochs=18, batch=16),
+    classifier=ClassifierSpec(imgsz=64, epochs=18, batch=16, head_epochs=6),
     budget="at most 60 minutes for the whole study on 2 CPU cores",
 )
 
@@ -125,7 +126,7 @@ SMOKE = Profile(
     purpose="CI-sized: checks that every step runs; its numbers mean nothing",
     data=DataSpec(detection_split=(18, 6, 6), detection_image=(192, 128), droplet_images=64, surface_images=40),
     detector=DetectorSpec(scale="n", imgsz=128, epochs=2, batch=8, optimizer="AdamW", lr0=0.002, warmup_epochs=0.0, nbs=8),
-    classifier=ClassifierSpec(imgsz=64, epochs=1, batch=16),
+    classifier=ClassifierSpec(imgsz=64, epochs=1, batch=16, head_epochs=1),
     budget="at most 6 minutes for the whole study on 2 CPU cores",
 )
 

@@ -1,0 +1,105 @@
+"""The liu2023 robustness study: inputs, noise sweeps, intervals, map scores, head training."""
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from lib import dropkey_training, papers, plotting, robustness
+from lib.classifiers import load_classifier
+
+from conftest import CLASSES
+
+
+def test_noisy_images_are_seeded_per_variance_and_draw():
+    images = np.full((3, 8, 8, 3), 0.5, np.float32)
+    a = robustness.noisy(images, 0.5, 0, seed=0)
+    assert np.array_equal(a, robustness.noisy(images, 0.5, 0, seed=0))
+    assert not np.array_equal(a, robustness.noisy(images, 0.5, 1, seed=0))
+    assert not np.array_equal(a, robustness.noisy(images, 0.6, 0, seed=0))
+    assert np.array_equal(robustness.noisy(images, 0.0, 0, seed=0), images)
+
+
+def test_mean_interval_and_sweep_summary():
+    m, lo, hi = robustness.mean_interval(np.array([1.0, 2.0, 3.0]))
+    assert m == 2 and (lo, hi) == pytest.approx((2 - 4.302653 / np.sqrt(3), 2 + 4.302653 / np.sqrt(3)), rel=1e-5)
+    sweep = pd.DataFrame({"model": "a", "variance": [0.5] * 4, "draw": [0, 1, 0, 1], "image": [0, 0, 1, 1],
+                          "p_true": [0.2, 0.4, 0.6, 0.8], "correct": [False, True, True, True]})
+    s = robustness.sweep_summary(sweep).loc[("a", 0.5)]
+    assert s.p_true == pytest.approx(0.5) and s.images == 2  # draws averaged per image: 0.3 and 0.7
+    assert s.accuracy == pytest.approx(0.75)
+
+
+def test_beside_paper_puts_the_paper_in_its_own_column():
+    summary = pd.DataFrame({"p_true": [0.9, 0.8]}, index=pd.MultiIndex.from_tuples([("ResNet50", 0.5), ("ResNet50", 0.6)],
+                                                                                   names=["model", "variance"]))
+    table = robustness.beside_paper(summary, papers.LIU2023_FIG3, {"ResNet50": "ResNet50", "ResNet50+DropKey": "ResNet50+DropKey"})
+    assert table.loc[("ResNet50", 0.6), "confidence"] == 0.8 and table.loc[("ResNet50", 0.6), "confidence (liu2023)"] == 0.481
+    assert np.isnan(table.loc[("ResNet50+DropKey", 0.5), "confidence"])
+
+
+def test_score_maps_iou_energy_and_stability():
+    mask = np.zeros((4, 4), bool)
+    mask[:2] = True
+    heat = np.zeros((2, 4, 4))
+    heat[0, :2] = 1.0
+    heat[1, 2:] = 1.0
+    heat[1, 0, 0] = 0.1
+    scores = robustness.score_maps(heat, [mask, None], clean=heat[[0, 0]])
+    assert scores.iou.iloc[0] == 1.0 and scores.energy_share.iloc[0] == 1.0 and scores.rank_correlation.iloc[0] == pytest.approx(1)
+    assert np.isnan(scores.iou.iloc[1]) and scores.rank_correlation.iloc[1] < 0
+
+
+def test_heads_train_on_the_frozen_backbone_and_the_study_runs(trained, toy, tmp_path, monkeypatch):
+    from lib import paths
+
+    monkeypatch.setattr(paths, "CACHE_DIR", tmp_path / "cache")
+    base, config = trained
+    heads = {r: dropkey_training.HeadConfig(r, 0.3, epochs=2, dim=16) for r in ("none", "dropout", "dropkey")}
+    artifacts = {r: dropkey_training.train_head_model(toy, h, base) for r, h in heads.items()}
+    assert dropkey_training.train_head_model(toy, heads["dropkey"], base) == artifacts["dropkey"]  # cached
+    plain, _ = load_classifier(base)
+    models = {"ResNet50": plain}
+    for r, a in artifacts.items():
+        model, head, _ = dropkey_training.load_head_model(a)
+        assert head == heads[r] and len(dropkey_training.history(a)) == 2
+        assert all(torch.equal(p, q) for p, q in zip(model.layer4.state_dict().values(), plain.layer4.state_dict().values()))
+        models[head.label] = model
+    assert list(models) == ["ResNet50", "ResNet50+attention", "ResNet50+Dropout", "ResNet50+DropKey"]
+
+    images, labels, masks, files = robustness.split_inputs(toy, CLASSES, 64)  # layer4 2x2 (1x1 at the toy's 32 px)
+    assert images.shape == (8, 64, 64, 3) and images.dtype == np.float32 and 0 <= images.min() and images.max() <= 1
+    assert sorted(labels.tolist()) == [0] * 4 + [1] * 4 and all(m.shape == (64, 64) and m.any() for m in masks)
+    assert [CLASSES[y] for y in labels] == [f.split("/")[1] for f in files]
+    sweep = robustness.noise_sweep(models, images, labels, [0.0, 0.5], draws=2)
+    assert len(sweep) == 4 * 8 * (1 + 2) and sweep.p_true.between(0, 1).all()
+    summary = robustness.sweep_summary(sweep)
+    assert (summary.low <= summary.p_true + 1e-12).all() and (summary.images == 8).all()
+    local = robustness.localisation_sweep(models, images, labels, masks, [0.0, 1.0], ["gradcam"], draws=1)
+    clean = local[local.variance == 0]
+    assert clean.rank_correlation.notna().any() and clean.rank_correlation.dropna().round(9).eq(1).all()
+    assert local.energy_share.notna().any() and local.energy_share.dropna().between(0, 1).all()
+    sets = robustness.perturbed_sets(images, masks, rotation=30, stretch=(1.4, 0.8), contrast=0.3, small=0.5)
+    assert all(x.shape == images.shape and len(m) == len(images) for x, m in sets.values())
+    table = robustness.perturbation_table(models, sets, labels)
+    assert len(table) == 4 * 4 and table.accuracy.between(0, 1).all()
+    grid_images, grid_maps = robustness.map_grid(models, {"a": images[0], "b": images[1]}, int(labels[0]))
+    assert len(grid_maps) == 4 and all(len(r) == 2 and r[0].shape == (64, 64) for r in grid_maps)
+    assert len(plotting.overlay_grid(grid_images, grid_maps, list(models), ["a", "b"]).axes) == 8
+    fig = plotting.curves_with_bands(summary.rename(index={"ResNet50+DropKey": "ResNet50+DropKey"}), "p_true", "p",
+                                     papers.LIU2023_FIG3, extra="accuracy")
+    assert len(fig.axes) == 2
+    assert len(plotting.score_curves(robustness.localisation_summary(local), {"iou": "IoU", "energy_share": "E"}).axes) == 2
+
+
+def test_regularised_heads_stay_random_at_inference_only_when_asked(trained, toy, tmp_path, monkeypatch):
+    from lib import paths
+
+    monkeypatch.setattr(paths, "CACHE_DIR", tmp_path / "cache")
+    base, config = trained
+    artifact = dropkey_training.train_head_model(toy, dropkey_training.HeadConfig("dropkey", 0.5, epochs=1, dim=16), base)
+    images, labels, _, _ = robustness.split_inputs(toy, CLASSES, 64)
+    fixed, _, _ = dropkey_training.load_head_model(artifact)
+    assert np.array_equal(robustness.probabilities(fixed, images), robustness.probabilities(fixed, images))
+    random, _, _ = dropkey_training.load_head_model(artifact, keep_at_inference=True)
+    torch.manual_seed(0)
+    assert not np.array_equal(robustness.probabilities(random, images), robustness.probabilities(random, images))
