@@ -1,4 +1,5 @@
 """The liu2023 robustness study: inputs, noise sweeps, intervals, map scores, head training."""
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
@@ -89,6 +90,7 @@ def test_heads_train_on_the_frozen_backbone_and_the_study_runs(trained, toy, tmp
                                      papers.LIU2023_FIG3, extra="accuracy")
     assert len(fig.axes) == 2
     assert len(plotting.score_curves(robustness.localisation_summary(local), {"iou": "IoU", "energy_share": "E"}).axes) == 2
+    plt.close("all")
 
 
 def test_regularised_heads_stay_random_at_inference_only_when_asked(trained, toy, tmp_path, monkeypatch):
