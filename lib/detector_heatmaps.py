@@ -15,6 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pandas as pd
+import torch
 from scipy import stats
 from tqdm.auto import tqdm
 
@@ -101,13 +102,11 @@ def target_layer_table(artifacts: dict[str, Path]) -> pd.DataFrame:
 
 
 def box_iou(box, boxes: np.ndarray) -> np.ndarray:
-    """IoU of one (x1, y1, x2, y2) box with each row of ``boxes`` (N, 4)."""
-    boxes = np.asarray(boxes, float).reshape(-1, 4)
-    w = np.clip(np.minimum(box[2], boxes[:, 2]) - np.maximum(box[0], boxes[:, 0]), 0, None)
-    h = np.clip(np.minimum(box[3], boxes[:, 3]) - np.maximum(box[1], boxes[:, 1]), 0, None)
-    inter = w * h
-    union = (box[2] - box[0]) * (box[3] - box[1]) + (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]) - inter
-    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+    """IoU of one (x1, y1, x2, y2) box with each row of ``boxes`` (N, 4) (ultralytics' ``box_iou``)."""
+    from ultralytics.utils.metrics import box_iou as iou
+
+    boxes = torch.as_tensor(np.asarray(boxes, float).reshape(-1, 4))
+    return iou(torch.as_tensor([box], dtype=boxes.dtype), boxes)[0].numpy()
 
 
 def match_confidence(feats: pd.DataFrame, detections: list[pd.DataFrame]) -> np.ndarray:
@@ -140,14 +139,14 @@ def score_map(heatmap: np.ndarray, region: np.ndarray, threshold: float = heatma
     """IoU of the highlight (threshold, Otsu, top 10 %) with ``region``, energy share and pointing
     game. An all-zero map highlights nothing (IoU 0); its energy share and pointing hit are NaN."""
     empty = not np.asarray(heatmap).max() > 0
-    lit = heatmaps.highlight(heatmap, threshold=threshold)
-    return {"iou": heatmaps.pixel_iou(lit, region),
+    scores = heatmaps.localisation(heatmap, region, threshold)
+    return {"iou": scores["iou"],
             "iou_otsu": heatmaps.pixel_iou(heatmaps.highlight(heatmap, "otsu"), region),
             "iou_top10": heatmaps.pixel_iou(heatmaps.highlight(heatmap, "top", top_percent=TOP_PERCENT), region),
-            "energy_share": heatmaps.energy_share(heatmap, region),
-            "pointing_hit": np.nan if empty else float(heatmaps.pointing_hit(heatmap, region)),
-            "highlight_area": float(lit.mean()), "region_area": float(np.asarray(region, bool).mean()),
-            "empty_map": float(empty)}
+            "energy_share": scores["energy_share"],
+            "pointing_hit": np.nan if empty else scores["pointing_hit"],
+            "highlight_area": float(heatmaps.highlight(heatmap, threshold=threshold).mean()),
+            "region_area": scores["region_area"], "empty_map": float(empty)}
 
 
 def score_features(maps: dict[str, list[np.ndarray]], regions: list[np.ndarray], sources: list[str], feats: pd.DataFrame,
@@ -173,9 +172,9 @@ def iou_vs_threshold(maps: dict[str, list[np.ndarray]], regions: list[np.ndarray
     order = feats.sort_values("class_id", kind="stable").index
     for name, model_maps in maps.items():
         for i in order:
-            h, region, cls = heatmaps.normalise(model_maps[i]), regions[i], feats["class"].iloc[i]
-            rows += [{"model": name, "class": cls, "threshold": t, "iou": heatmaps.pixel_iou((h >= t) & (h > 0), region)}
-                     for t in thresholds]
+            m, region, cls = model_maps[i], regions[i], feats["class"].iloc[i]
+            rows += [{"model": name, "class": cls, "threshold": t,
+                      "iou": heatmaps.pixel_iou(heatmaps.highlight(m, threshold=t), region)} for t in thresholds]
     return pd.DataFrame(rows).groupby(["model", "class", "threshold"], sort=False).iou.mean().reset_index()
 
 
