@@ -96,16 +96,18 @@ class _Transpose(nn.Module):
 
 class ImageSplit(torchvision.datasets.ImageFolder):
     """One split (``<root>/<split>/<class>/*.png``) with classes in the study's order, not
-    alphabetical (ImageFolder's default), so that label ``i`` is ``classes[i]`` everywhere."""
+    alphabetical (ImageFolder's default), so that label ``i`` is ``classes[i]`` everywhere. A real
+    set's own folder names are read through its ``class_names.yaml`` (see :mod:`lib.validate`)."""
 
     def __init__(self, root: str | Path, split: str, classes, transform=None):
         self.study_classes = tuple(classes)
+        self.folders = tuple(validate.class_folders(Path(root), self.study_classes).values())
         folder = Path(root) / split
-        check_split(folder, self.study_classes)
+        check_split(folder, self.folders)
         super().__init__(str(folder), transform=transform)
 
     def find_classes(self, directory):
-        return list(self.study_classes), {c: i for i, c in enumerate(self.study_classes)}
+        return list(self.folders), {f: i for i, f in enumerate(self.folders)}
 
     @property
     def files(self) -> list[str]:
@@ -115,7 +117,7 @@ class ImageSplit(torchvision.datasets.ImageFolder):
 
 
 def check_split(folder: Path, classes) -> None:
-    """Fail clearly when a split is missing, empty, or has other classes than the model's."""
+    """Fail clearly when a split is missing, empty, or has other class folders than ``classes``."""
     if not folder.is_dir():
         raise FileNotFoundError(f"split folder {folder} does not exist")
     found = sorted(p.name for p in folder.iterdir() if p.is_dir())
@@ -208,7 +210,7 @@ def train_classifier(folder: str | Path, config: ClassifierConfig, device: str =
     """Train (or fetch from the cache) the classifier ``config`` on the dataset in ``folder``."""
     folder = Path(folder)
     for split in validate.SPLITS:  # all of them before minutes of training, not only the first
-        check_split(folder / split, config.classes)
+        check_split(folder / split, validate.class_folders(folder, config.classes).values())
     key = {**dataclasses.asdict(config), "data": cache.dataset_identity(folder)}
     if config.weights:  # the file's content, not its name, identifies the weights
         key["weights"] = hashlib.sha256(Path(config.weights).expanduser().read_bytes()).hexdigest()[:16]

@@ -220,8 +220,9 @@ def classification_images(folder: Path, name: str) -> pd.DataFrame:
     """One row per image: split, class, file (relative to ``folder``)."""
     if (folder / "images.csv").exists():
         return pd.read_csv(folder / "images.csv")
+    folders = validate.class_folders(folder, CLASS_NAMES[name])  # a real set may name them its own way
     rows = [{"split": s, "class": c, "file": str(p.relative_to(folder))}
-            for s in SPLITS for c in CLASS_NAMES[name] for p in sorted((folder / s / c).glob("*"))
+            for s in SPLITS for c in CLASS_NAMES[name] for p in sorted((folder / s / folders[c]).glob("*"))
             if p.suffix.lower() in validate.IMAGE_SUFFIXES]
     return pd.DataFrame(rows)
 
@@ -247,11 +248,14 @@ def load_rgb(path: Path) -> np.ndarray:
 
 # -- dataset cards ---------------------------------------------------------------------------------
 def detection_card(folder: Path) -> pd.DataFrame:
-    """Images and features per split and class, beside the paper's image counts."""
+    """Images and features per split and class, beside the paper's image counts; a class that the
+    dataset names its own way (``class_names.yaml``) shows that name too."""
     objects = detection_objects(folder)
     images = {s: len([p for p in (folder / "images" / s).iterdir() if p.suffix.lower() in validate.IMAGE_SUFFIXES]) for s in SPLITS}
     per_class = objects.pivot_table(index="split", columns="class", values="object", aggfunc="count", fill_value=0)
-    card = pd.DataFrame({"images": images}).join(per_class.add_prefix("features: ")).reindex(SPLITS).fillna(0).astype(int)
+    own = {study: f" (data: {name})" for name, study in validate.class_map(folder).items()}  # a real set's own names
+    per_class = per_class.rename(columns=lambda c: f"features: {c}{own.get(c, '')}")
+    card = pd.DataFrame({"images": images}).join(per_class).reindex(SPLITS).fillna(0).astype(int)
     card.loc["total"] = card.sum()
     card["images (paper)"] = [*PAPER_COUNTS["microparts"].values(), sum(PAPER_COUNTS["microparts"].values())]
     card.index.name = "split"
@@ -259,7 +263,8 @@ def detection_card(folder: Path) -> pd.DataFrame:
 
 
 def classification_card(folder: Path, name: str) -> pd.DataFrame:
-    """Images per class and split, the class share, and the paper's count and share per class."""
+    """Images per class and split, the class share, the paper's count and share per class, and the
+    folder that holds the class (its own name in a real set with a ``class_names.yaml``)."""
     images = classification_images(folder, name)
     card = images.pivot_table(index="class", columns="split", values="file", aggfunc="count", fill_value=0)
     card = card.reindex(index=list(CLASS_NAMES[name]), columns=list(SPLITS)).fillna(0).astype(int)
@@ -268,6 +273,7 @@ def classification_card(folder: Path, name: str) -> pd.DataFrame:
     paper = pd.Series(PAPER_COUNTS[name])
     card["total (paper)"] = paper
     card["share (paper)"] = paper / paper.sum()
+    card["folder in the data"] = pd.Series(validate.class_folders(folder, CLASS_NAMES[name]))  # a real set's own names
     return card
 
 

@@ -144,16 +144,47 @@ def region_share_table(maps: np.ndarray, masks, labels: np.ndarray, classes, thr
     rows = [{"class": classes[int(y)], **region_shares(m, mask, threshold)}
             for m, mask, y in zip(maps, masks, labels) if mask is not None]
     if not rows:  # real data without masks
-        return pd.DataFrame(columns=[f"{r}_{k}" for r in ("edge", "interior", "background") for k in ("highlight", "energy", "area")],
+        return pd.DataFrame(columns=[f"{r}_{k}" for r in REGIONS for k in ("highlight", "energy", "area")],
                             index=pd.Index([], name="class"), dtype=float)
     table = pd.DataFrame(rows).groupby("class").mean()
     return table.reindex([c for c in classes if c in table.index])
 
 
 def localisation_table(maps_by_layer: dict[str, np.ndarray], masks, threshold: float = HIGHLIGHT_THRESHOLD) -> pd.DataFrame:
-    """Mean :func:`localisation` per layer over the images that have a non-empty mask."""
+    """Mean :func:`localisation` per layer over the images that have a non-empty mask (no rows
+    when none has: real data without masks)."""
     keep = [i for i, m in enumerate(masks) if m is not None and m.any()]
+    if not keep:
+        return pd.DataFrame(index=pd.Index([], name="layer"))
     rows = {name: pd.DataFrame([localisation(maps[i], masks[i], threshold) for i in keep]).mean() for name, maps in maps_by_layer.items()}
     table = pd.DataFrame(rows).T.assign(images=len(keep))
     table.index.name = "layer"
     return table
+
+
+REGIONS = ("edge", "interior", "background")
+
+
+def region_enrichment(regions: pd.DataFrame) -> pd.DataFrame:
+    """Each region's energy share over its area share (1 = what a map blind to the object gives)."""
+    return pd.DataFrame({r: regions[f"{r}_energy"] / regions[f"{r}_area"] for r in REGIONS})
+
+
+def enrichment_summary(enrichment: pd.DataFrame) -> list[str]:
+    """One line per map: the mean enrichment of each region over the classes, and the most attended region."""
+    lines = []
+    for name in enrichment.index.get_level_values("map").unique():
+        e = enrichment.loc[name]
+        lines.append(f"{name}: edge band x{e.edge.mean():.2f}, interior x{e.interior.mean():.2f}, background x{e.background.mean():.2f} "
+                     f"of its area share (mean over classes); the most attended region is the {e.mean().idxmax()}")
+    return lines
+
+
+def depth_trend(scores: pd.Series, name: str = "IoU") -> str:
+    """Whether a score per network stage (in stage order) rises with depth: the values, how many
+    of the steps between stages rise, the change from the first to the last stage, the best stage."""
+    steps = np.sign(np.diff(scores.to_numpy()))
+    trend = "sharpens at every stage" if (steps > 0).all() else f"rises at {int((steps > 0).sum())} of {len(steps)} steps"
+    first, last = scores.index[0], scores.index[-1]
+    return (f"{name} by stage: {', '.join(f'{k} {v:.3f}' for k, v in scores.items())}\n"
+            f"{trend} | {last} vs {first}: {scores.iloc[-1] - scores.iloc[0]:+.3f} | best stage: {scores.idxmax()}")

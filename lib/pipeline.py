@@ -10,7 +10,8 @@
 * Executed copies go to ``data/runs/<profile>/``; those of the reference profile also replace
   the notebooks in ``notebooks/``, so that a reader opening them sees the reference results.
 * ``--update-golden`` executes the notebooks as stored (their default, ``smoke``) into
-  ``tests/golden/``, the copies that nbval checks in CI.
+  ``tests/golden/``, the copies that nbval checks in CI, under the pinned numerical setup of
+  ``tests/run.sh`` (:mod:`lib.numerics`).
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import paths
+from . import numerics, paths
 from .profiles import PROFILES, get_profile
 
 REFERENCE_PROFILE = "quick"
@@ -164,6 +165,17 @@ def publish(staging: Path, dest: Path) -> int:
     return moved
 
 
+def kernel_env(staging: Path, golden: bool, force: bool) -> dict[str, str]:
+    """Environment of the notebook kernels: results staged, and for golden copies the numerical
+    setup that nbval re-executes them under (``tests/run.sh``, :mod:`lib.numerics`)."""
+    env = {"STUDY_FIGURES_DIR": str(staging), "TQDM_MININTERVAL": "30"}
+    if golden:
+        env |= numerics.PINNED_ENV
+    if force:
+        env["STUDY_FORCE_SINCE"] = repr(time.time())
+    return env
+
+
 def run(profile: str, only: str | None = None, force: bool = False, seed: int | None = None,
         data_root: str | None = None, device: str | None = None, golden: bool = False) -> None:
     get_profile(profile)  # unknown profile: one clear error before anything runs
@@ -181,9 +193,7 @@ def run(profile: str, only: str | None = None, force: bool = False, seed: int | 
 
     staging = paths.FIGURES_DIR / f".staging-{profile}-{os.getpid()}"
     staging.mkdir()
-    env = {"STUDY_FIGURES_DIR": str(staging), "TQDM_MININTERVAL": "30"}
-    if force:
-        env["STUDY_FORCE_SINCE"] = repr(time.time())
+    env = kernel_env(staging, golden, force)
     parameters = {} if golden else {"profile": profile}
     parameters |= {k: v for k, v in (("seed", seed), ("data_root", data_root), ("device", device)) if v is not None}
 

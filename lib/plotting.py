@@ -417,3 +417,26 @@ def score_curves(summary: pd.DataFrame, scores: dict[str, str]) -> plt.Figure:
     axes[0, -1].legend(fontsize=6)
     fig.tight_layout()
     return fig
+
+
+def region_share_bars(regions: pd.DataFrame) -> plt.Figure:
+    """Highlight, energy and area share of each region (rows of ``heatmaps.region_share_table``,
+    indexed by map and class), one panel per map and class."""
+    long = regions.reset_index().melt(id_vars=["map", "class"], var_name="measure", value_name="share")
+    long[["region", "of"]] = long.measure.str.rsplit("_", n=1, expand=True)
+    grid = sns.catplot(long, x="region", y="share", hue="of", col="map", row="class", kind="bar", height=1.9, aspect=1.6,
+                       hue_order=["highlight", "energy", "area"], palette="Set2")
+    grid.set_titles("{col_name} · {row_name}", size=8)
+    return grid.figure
+
+
+def localisation_by_layer(localisation: pd.DataFrame) -> plt.Figure:
+    """IoU, energy share and pointing-game rate per layer (``heatmaps.localisation_table``), with
+    the region's share of the image as the chance level."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.2))
+    for column, label in (("iou", "IoU of the highlight"), ("energy_share", "energy share on the mask"), ("pointing_hit", "pointing-game hit rate")):
+        ax.plot(localisation.index, localisation[column], "o-", label=label)
+    ax.plot(localisation.index, localisation.region_area, "k:", label="mask share of the image (chance)")
+    ax.set_ylim(0, 1), ax.set_ylabel("mean over contaminated test images"), ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig

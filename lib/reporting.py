@@ -2,7 +2,7 @@
 
 A notebook starts with ``study = Study.start(profile, seed, data_root, device)``: it seeds
 everything, fixes where results go (``figures/<profile>/``) and prints the header that says
-which profile, seed and commit produced the results and that the data is synthetic. Figures
+which profile, seed, commit and machine produced the results and that the data is synthetic. Figures
 and tables then go through ``study.save_figure`` / ``study.save_table``, which stamp that
 provenance on them and write atomically.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import paths
+from . import numerics, paths
 from .cache import atomic_path, atomic_write_text
 from .profiles import Profile, get_profile
 from .seeding import seed_everything
@@ -45,6 +45,7 @@ class Study:
         prof = get_profile(profile)
         seed = prof.seed if seed is None else int(seed)
         seed_everything(seed)
+        numerics.configure()
         root = Path(data_root).expanduser().resolve() if data_root else None
         if root is not None and not root.is_dir():
             raise FileNotFoundError(f"data_root {root} is not a folder")
@@ -66,6 +67,7 @@ class Study:
             f"profile : {self.profile.name} ({self.profile.purpose})",
             f"seed    : {self.seed}",
             f"device  : {self.device}",
+            *(f"{k:<8}: {v}" for k, v in numerics.describe(self.device).items()),
             f"commit  : {git_commit()}",
             f"data    : {self.data_label}",
             f"results : figures/{self.profile.name}/",  # where they land, also when run_all.sh stages them
@@ -91,6 +93,12 @@ class Study:
         with atomic_path(self.out_dir / f"{name}.pdf") as tmp:
             fig.savefig(tmp, bbox_inches="tight", metadata={"CreationDate": None, "Creator": None, "Producer": None})
         return png
+
+    def save_skipped(self, name: str, reason: str) -> pd.DataFrame:
+        """Write table ``name`` as a one-line note that it was not computed and why (for example, a
+        real dataset without the masks a measure needs), so that no stale table stands in its place."""
+        print(f"{name}: skipped: {reason}")
+        return self.save_table(pd.DataFrame({"skipped": [reason]}), name, index=False)
 
     def save_table(self, df: pd.DataFrame, name: str, *, decimals: int = 4, index: bool = True) -> pd.DataFrame:
         """Write ``df`` rounded to ``decimals`` as ``<name>.csv`` and ``<name>.md``; return the rounded frame."""

@@ -1,5 +1,11 @@
 """Checks a real dataset against the study's layout (see :mod:`lib.datasets`) and reports every
-problem with its file, not only the first."""
+problem with its file, not only the first.
+
+A real dataset may name its classes in its own way (class folders, ``data.yaml`` names). A
+``class_names.yaml`` in the dataset's folder maps them to the study's classes without renaming a
+file, one ``own name: study class`` line per name that differs, e.g. ``serrated: jagged``. The
+readers below apply it, so the rest of the study sees only the study's class names.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -38,14 +44,65 @@ def find_image(folder: Path, stem: str) -> Path | None:
     return None
 
 
+CLASS_MAP = "class_names.yaml"
+
+
 def _decode(path: Path) -> tuple[int, int] | None:
-    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    # OpenCV prints its decoder's complaint on a broken file; the validator's own line says it.
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    try:
+        img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    finally:
+        cv2.utils.logging.setLogLevel(level)
     return None if img is None else img.shape[:2]
 
 
-def detection_names(root: Path) -> list[str]:
+def class_map(root: Path) -> dict[str, str]:
+    """The dataset's own class names mapped to the study's (``class_names.yaml``; empty when absent)."""
+    path = Path(root) / CLASS_MAP
+    return {str(k): str(v) for k, v in yaml.safe_load(path.read_text()).items()} if path.is_file() else {}
+
+
+def _class_map_problems(root: Path, study_classes, own_names) -> list[Problem]:
+    """What is wrong with ``class_names.yaml``, given the names the dataset uses."""
+    path = root / CLASS_MAP
+    if not path.is_file():
+        return []
+    try:
+        mapping = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        return [Problem(path, f"not valid YAML ({type(e).__name__})")]
+    if not isinstance(mapping, dict) or not mapping:
+        return [Problem(path, "must map each of the dataset's own class names to a study class, e.g. 'serrated: jagged'")]
+    out = []
+    for own, study in mapping.items():
+        if str(study) not in study_classes:
+            out.append(Problem(path, f"'{own}: {study}': {study!r} is not a study class ({', '.join(study_classes)})"))
+        if str(own) not in own_names:
+            out.append(Problem(path, f"'{own}: {study}': the dataset has no class named {own!r}"))
+    targets = [str(v) for v in mapping.values()]
+    out += [Problem(path, f"two names are mapped to {t!r}") for t in sorted({t for t in targets if targets.count(t) > 1})]
+    return out
+
+
+def class_folders(root: Path, study_classes) -> dict[str, str]:
+    """The folder that holds each study class (its own name, or the name mapped to it)."""
+    folders = {study: own for own, study in class_map(root).items()}
+    return {c: folders.get(c, c) for c in study_classes}
+
+
+def raw_detection_names(root: Path) -> list[str]:
+    """The class names of ``data.yaml`` in class-id order, as the dataset writes them."""
     names = yaml.safe_load((root / "data.yaml").read_text())["names"]
     return [names[k] for k in sorted(names)] if isinstance(names, dict) else list(names)
+
+
+def detection_names(root: Path) -> list[str]:
+    """The study's class name of each class id (``data.yaml``'s names through ``class_names.yaml``).
+    Class ids keep the dataset's own order, so its label files stay as they are."""
+    mapping = class_map(root)
+    return [mapping.get(n, n) for n in raw_detection_names(root)]
 
 
 def _unexpected(folder: Path, allowed, what: str) -> list[Problem]:
@@ -63,9 +120,16 @@ def validate_detection(root: Path, class_names) -> list[Problem]:
         problems.append(Problem(yaml_path, "missing (needs 'names' with the feature classes)"))
     else:
         try:
-            nc = len(detection_names(root))
+            own = raw_detection_names(root)
         except (yaml.YAMLError, KeyError, TypeError, AttributeError) as e:
             problems.append(Problem(yaml_path, f"unreadable or without 'names' ({type(e).__name__})"))
+        else:
+            nc = len(own)
+            map_problems = _class_map_problems(root, class_names, own)
+            problems += map_problems
+            if not map_problems and sorted(detection_names(root)) != sorted(class_names):
+                problems.append(Problem(yaml_path, f"names {own} are not the study's classes ({', '.join(class_names)}); "
+                                                   f"map them in {CLASS_MAP}, e.g. '{own[0]}: {class_names[0]}'"))
     for sub in ("images", "labels"):
         if (root / sub).is_dir():
             problems += _unexpected(root / sub, SPLITS, "splits")
@@ -122,14 +186,18 @@ def validate_classification(root: Path, class_names) -> list[Problem]:
     if not root.is_dir():
         return [Problem(root, "dataset folder missing")]
     problems += _unexpected(root, (*SPLITS, "masks"), "top-level folders")
+    own_names = {p.name for s in SPLITS if (root / s).is_dir() for p in (root / s).iterdir() if p.is_dir()}
+    map_problems = _class_map_problems(root, class_names, own_names)
+    problems += map_problems
+    folders = list(class_names if map_problems else class_folders(root, class_names).values())
     for split in SPLITS:
         split_dir = root / split
         if not split_dir.is_dir():
             problems.append(Problem(split_dir, "split folder missing"))
             continue
-        problems += _unexpected(split_dir, class_names, "class folders")
+        problems += _unexpected(split_dir, folders, f"class folders (other names can be mapped in {CLASS_MAP})")
         count = 0
-        for cname in class_names:
+        for cname in folders:
             cdir = split_dir / cname
             if not cdir.is_dir():
                 problems.append(Problem(cdir, "class folder missing"))

@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 
 from lib import heatmaps
@@ -95,3 +96,23 @@ def test_split_tables():
     assert heatmaps.region_share_table(maps, [None] * 3, labels, ("a", "b", "c")).empty
     loc = heatmaps.localisation_table({"l1": maps, "l2": maps[[1, 0, 2]]}, [mask, None, mask])
     assert loc.loc["l1", "images"] == 2 and loc.loc["l1", "pointing_hit"] == 0.0 and loc.loc["l2", "pointing_hit"] == 0.5
+
+
+def test_region_enrichment_and_its_summary():
+    regions = pd.DataFrame({"edge_energy": [0.4, 0.2], "edge_area": [0.2, 0.2], "interior_energy": [0.3, 0.3],
+                            "interior_area": [0.3, 0.3], "background_energy": [0.3, 0.5], "background_area": [0.5, 0.5]},
+                           index=pd.MultiIndex.from_tuples([("Grad-CAM", "a"), ("Grad-CAM", "b")], names=["map", "class"]))
+    e = heatmaps.region_enrichment(regions)
+    assert e.edge.tolist() == [2.0, 1.0] and e.interior.tolist() == [1.0, 1.0] and e.background.tolist() == [0.6, 1.0]
+    (line,) = heatmaps.enrichment_summary(e)
+    assert line.startswith("Grad-CAM: edge band x1.50, interior x1.00, background x0.80") and line.endswith("is the edge")
+
+
+def test_depth_trend_and_tables_without_masks():
+    rising = pd.Series([0.1, 0.2, 0.3, 0.5], index=["layer1", "layer2", "layer3", "layer4"])
+    assert "sharpens at every stage | layer4 vs layer1: +0.400 | best stage: layer4" in heatmaps.depth_trend(rising)
+    mixed = pd.Series([0.3, 0.2, 0.4], index=["a", "b", "c"])
+    assert "rises at 1 of 2 steps | c vs a: +0.100 | best stage: c" in heatmaps.depth_trend(mixed)
+    maps = np.random.default_rng(0).random((2, 8, 8))
+    assert heatmaps.localisation_table({"layer4": maps}, [None, None]).empty
+    assert heatmaps.region_share_table(maps, [None, None], np.array([0, 1]), ["a", "b"]).empty

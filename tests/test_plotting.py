@@ -98,3 +98,15 @@ def test_detector_figures():
     truth = pd.DataFrame({"image": ["a", "a", "b"], "x1": [1.0] * 3, "y1": [1.0] * 3, "x2": [5.0] * 3, "y2": [5.0] * 3})
     fig = plotting.prediction_grid(images, found, rows, stems, models, ["p", "q", "r"], truth=truth)
     assert [len(ax.patches) for ax in fig.axes[:4]] == [3, 3, 2, 2]
+
+
+def test_region_and_layer_figures():
+    import pandas as pd
+
+    cols = {f"{r}_{k}": [0.2, 0.3] for r in ("edge", "interior", "background") for k in ("highlight", "energy", "area")}
+    regions = pd.DataFrame(cols, index=pd.MultiIndex.from_tuples([("Grad-CAM", "a"), ("Guided", "a")], names=["map", "class"]))
+    fig = plotting.region_share_bars(regions)
+    assert len(fig.axes) == 2 and all(len(ax.patches) >= 9 for ax in fig.axes)  # 3 regions x 3 shares per panel
+    layers = pd.DataFrame({"iou": [0.1, 0.3], "energy_share": [0.2, 0.4], "pointing_hit": [0.5, 1.0], "region_area": [0.05, 0.05]},
+                          index=pd.Index(["layer1", "layer2"], name="layer"))
+    assert len(plotting.localisation_by_layer(layers).axes[0].lines) == 4

@@ -12,7 +12,7 @@ def test_header_states_profile_seed_commit_and_synthetic_data(isolated):
     study = Study.start("smoke", seed=7)
     text = study.header()
     for needle in ("profile : smoke", "seed    : 7", "commit  :", "SYNTHETIC", "reduced from the papers' settings",
-                   "results : figures/smoke/"):
+                   "results : figures/smoke/", "device  : cpu", "machine :", "torch CPU kernels", "threads", "dtype   : float32"):
         assert needle in text
     assert "REAL data" in Study.start("smoke", data_root=str(isolated)).data_label
 
@@ -52,3 +52,12 @@ def test_staging_folder_receives_results(isolated, monkeypatch):
     monkeypatch.setenv("STUDY_FIGURES_DIR", str(isolated / "stage"))
     Study.start("quick").save_table(pd.DataFrame({"a": [1]}), "x")
     assert (isolated / "stage" / "x.csv").exists() and not (isolated / "figures").exists()
+
+
+def test_a_skipped_table_says_why_where_the_table_would_be(isolated, capsys):
+    study = Study.start("smoke")
+    study.save_skipped("regions", "no masks")
+    assert "regions: skipped: no masks" in capsys.readouterr().out
+    md = (isolated / "figures" / "smoke" / "regions.md").read_text()
+    assert "no masks" in md and "SYNTHETIC" in md
+    assert pd.read_csv(isolated / "figures" / "smoke" / "regions.csv").skipped.tolist() == ["no masks"]

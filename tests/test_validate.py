@@ -1,9 +1,11 @@
 import shutil
 
 import pytest
+import yaml
 from conftest import build_datasets
 
 from lib import datasets
+from lib import validate as validate_module
 from lib.profiles import DataSpec
 from lib.validate import DatasetError, validate
 
@@ -94,3 +96,66 @@ def test_prepare_refuses_a_broken_real_dataset_listing_every_problem(good, tmp_p
     shutil.rmtree(tmp_path / "droplets")
     shutil.copytree(good["droplets"], tmp_path / "droplets")
     assert datasets.prepare(TINY, 0, tmp_path) == {n: tmp_path / n for n in datasets.DATASETS}
+
+
+def rename_class(root, old, new):
+    """As a real set would name a class; the generator's own image list goes, as a real set has none."""
+    (root / "images.csv").unlink(missing_ok=True)
+    for split in ("train", "val", "test"):
+        (root / split / old).rename(root / split / new)
+
+
+def test_own_class_names_are_mapped_without_renaming_files(copy):
+    from lib import classifiers
+
+    drops = copy("droplets")
+    rename_class(drops, "jagged", "serrated")
+    (drops / "class_names.yaml").write_text("serrated: jagged\n")
+    assert problems(drops, "droplets") == []
+    images = datasets.classification_images(drops, "droplets")
+    assert set(images["class"]) == set(datasets.CLASS_NAMES["droplets"])
+    assert images[images["class"] == "jagged"].file.str.contains("/serrated/").all()
+    card = datasets.classification_card(drops, "droplets")
+    assert card.loc["jagged", "folder in the data"] == "serrated" and card.loc["gourd", "folder in the data"] == "gourd"
+    split = classifiers.ImageSplit(drops, "test", datasets.CLASS_NAMES["droplets"])
+    jagged = datasets.CLASS_NAMES["droplets"].index("jagged")
+    assert {label for path, label in split.samples if "/serrated/" in path} == {jagged}
+
+
+def test_a_bad_class_map_is_reported(copy):
+    drops = copy("droplets")
+    rename_class(drops, "jagged", "serrated")
+    found = problems(drops, "droplets")
+    assert any(path == drops / "train" / "serrated" and "class_names.yaml" in m for path, m in found)  # the hint
+    mapping = drops / "class_names.yaml"
+    mapping.write_text("serrated: spiky\nround: circular\ngourd: circular\n")
+    messages = [m for path, m in problems(drops, "droplets") if path == mapping]
+    assert any("'spiky' is not a study class" in m for m in messages)
+    assert any("no class named 'round'" in m for m in messages)
+    assert any("two names are mapped to 'circular'" in m for m in messages)
+    mapping.write_text("- serrated\n")
+    assert any(path == mapping and "must map" in m for path, m in problems(drops, "droplets"))
+
+
+def test_detection_names_of_their_own_are_mapped(copy):
+    det = copy("microparts")
+    data = yaml.safe_load((det / "data.yaml").read_text())
+    data["names"] = {0: "half-disc", 1: "bump", 2: "slot"}
+    (det / "data.yaml").write_text(yaml.safe_dump(data))
+    found = problems(det, "microparts")
+    assert len(found) == 1 and "are not the study's classes" in found[0][1] and "class_names.yaml" in found[0][1]
+    (det / "class_names.yaml").write_text("half-disc: semicircular\nbump: raised\nslot: rectangular\n")
+    assert problems(det, "microparts") == []
+    assert validate_module.detection_names(det) == list(datasets.CLASS_NAMES["microparts"])
+    card = datasets.detection_card(det)
+    assert "features: rectangular (data: slot)" in card.columns
+
+
+def test_a_corrupt_image_is_reported_on_one_line_without_the_decoder_chatter(copy, capfd):
+    surf = copy("surfaces")
+    bad = first(surf, "train/clean")
+    bad.write_bytes(b"\x89PNG\r\n\x1a\nbroken")
+    capfd.readouterr()
+    assert (bad, "image cannot be decoded") in problems(surf, "surfaces")
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""

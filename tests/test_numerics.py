@@ -1,0 +1,32 @@
+"""The pinned numerical setup (lib/numerics.py) is in force wherever the golden copies are checked.
+
+nbval's kernels inherit this process's environment, so if these tests fail, the nbval results of
+this session are the numerics of this particular processor and thread count, not the goldens'.
+"""
+import os
+import subprocess
+import sys
+
+from lib import numerics, paths, pipeline
+
+
+def test_pinned_setup_is_in_force():
+    numerics.configure()
+    problems = numerics.mismatches()
+    assert not problems, ("the tests are not running under the pinned numerical setup; run them through "
+                          "`bash tests/run.sh`, which exports it:\n  " + "\n  ".join(problems))
+
+
+def test_a_departure_is_reported():
+    """mismatches() must see an unpinned process: it is what makes the test above able to fail."""
+    env = {k: v for k, v in os.environ.items() if k not in numerics.PINNED_ENV}
+    code = "from lib import numerics; print(numerics.mismatches())"
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=paths.REPO_ROOT, capture_output=True, text=True, check=True).stdout
+    for name in numerics.PINNED_ENV:
+        assert name in out
+
+
+def test_golden_runs_get_the_pin_and_reference_runs_do_not(tmp_path):
+    golden = pipeline.kernel_env(tmp_path, golden=True, force=False)
+    assert {k: golden.get(k) for k in numerics.PINNED_ENV} == numerics.PINNED_ENV
+    assert not set(numerics.PINNED_ENV) & set(pipeline.kernel_env(tmp_path, golden=False, force=False))
