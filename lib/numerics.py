@@ -5,10 +5,11 @@ Floating-point results depend on the kernels a library dispatches to (AVX-512 ke
 another order than AVX2 ones) and on how many threads a reduction is split over. A trained
 detector's weights then differ in their last bits, and a thresholded heatmap turns that into a
 different second decimal. So ``tests/run.sh`` and ``./run_all.sh --update-golden`` run under
-:data:`PINNED`: AVX2 kernels in ATen, oneDNN, MKL and OpenBLAS and two threads everywhere,
-which every x86-64 machine with AVX2 can run. The libraries read these variables when they
-load, so they must be in the environment before Python starts: ``tests/run.sh`` exports the
-output of ``python -m lib.numerics``, and the pipeline hands them to the notebook kernels.
+:data:`PINNED_ENV`: AVX2 kernels in ATen, oneDNN, MKL and OpenBLAS, and two threads (one in
+OpenBLAS), which every x86-64 machine with AVX2 can run, on one core as on many. The libraries
+read these variables when they load, so they must be in the environment before Python starts:
+``tests/run.sh`` exports the output of ``python -m lib.numerics``, and the pipeline hands them
+to the notebook kernels.
 
 Reference runs (``run_all.sh`` without ``--update-golden``) use the machine as it is, and every
 notebook header says what that was (:func:`describe`). torch is imported inside the functions,
@@ -28,7 +29,9 @@ PINNED_ENV = {
     "OPENBLAS_CORETYPE": "Haswell",  # numpy's OpenBLAS: the AVX2 kernels
     "OMP_NUM_THREADS": str(PINNED_THREADS),
     "MKL_NUM_THREADS": str(PINNED_THREADS),
-    "OPENBLAS_NUM_THREADS": str(PINNED_THREADS),
+    # OpenBLAS lowers its thread count to the CPUs the process may use (taskset), so only a
+    # single thread splits its sums the same way on every machine; numpy's products are small here.
+    "OPENBLAS_NUM_THREADS": "1",
 }
 PINNED_CAPABILITY = "AVX2"  # what torch.backends.cpu.get_cpu_capability() reports under the pin
 
