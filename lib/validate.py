@@ -129,7 +129,7 @@ def validate_detection(root: Path, class_names) -> list[Problem]:
             problems += map_problems
             if not map_problems and sorted(detection_names(root)) != sorted(class_names):
                 problems.append(Problem(yaml_path, f"names {own} are not the study's classes ({', '.join(class_names)}); "
-                                                   f"map them in {CLASS_MAP}, e.g. '{own[0]}: {class_names[0]}'"))
+                                                   f"map them in {CLASS_MAP}, one 'own name: study class' line each"))
     for sub in ("images", "labels"):
         if (root / sub).is_dir():
             problems += _unexpected(root / sub, SPLITS, "splits")
