@@ -6,4 +6,4 @@ cd "$(dirname "$0")"
 source lib/ensure_env.sh
 ensure_env || exit 1
 export YOLO_OFFLINE=1 YOLO_CONFIG_DIR="$PWD/data/.config"
-exec python -m lib.pipeline "$@"
+exec python -m lib.study.pipeline "$@"

@@ -1,7 +1,7 @@
 """Shared code of the microvision study: every notebook imports from here; nothing here imports a notebook."""
 import os as _os
 
-from .paths import DATA_DIR as _DATA_DIR
+from .study.paths import DATA_DIR as _DATA_DIR
 
 # ultralytics reads these when it is first imported: never reach the network, keep its settings
 # file inside the project, and leave the console to the study's own tables (its per-call logs

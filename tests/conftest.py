@@ -2,7 +2,10 @@ import cv2
 import numpy as np
 import pytest
 
-from lib import paths
+from lib.classification import resnet, training as classifier_training
+from lib.data import datasets, read
+from lib.detection import training as detector_training
+from lib.study import paths
 
 
 @pytest.fixture
@@ -19,11 +22,10 @@ def isolated(tmp_path, monkeypatch):
 
 def build_datasets(cache_root, spec, seed, workers=1):
     """All three synthetic datasets for ``spec``, generated into their own cache folder."""
-    from lib import datasets
 
     old, paths.CACHE_DIR = paths.CACHE_DIR, cache_root
     try:
-        return {n: datasets.synthetic(n, spec, seed=seed, workers=workers) for n in datasets.DATASETS}
+        return {n: datasets.synthetic(n, spec, seed=seed, workers=workers) for n in read.DATASETS}
     finally:
         paths.CACHE_DIR = old
 
@@ -61,12 +63,11 @@ def toy(tmp_path_factory):
 @pytest.fixture(scope="session")
 def trained(toy, tmp_path_factory):
     """A toy classifier trained once through the cache (its own cache folder)."""
-    from lib import classifiers
 
     old, paths.CACHE_DIR = paths.CACHE_DIR, tmp_path_factory.mktemp("cache")
     try:
-        config = classifiers.ClassifierConfig("toy", CLASSES, imgsz=32, epochs=6, batch=8, seed=0, lr=3e-3)
-        return classifiers.train_classifier(toy, config), config
+        config = resnet.ClassifierConfig("toy", CLASSES, imgsz=32, epochs=6, batch=8, seed=0, lr=3e-3)
+        return classifier_training.train_classifier(toy, config), config
     finally:
         paths.CACHE_DIR = old
 
@@ -75,8 +76,7 @@ def trained(toy, tmp_path_factory):
 @pytest.fixture(scope="session")
 def micro(tmp_path_factory):
     """A generated micropart set of 8/4/4 images at 128x96, in its own cache folder."""
-    from lib import datasets
-    from lib.profiles import DataSpec
+    from lib.study.profiles import DataSpec
 
     spec = DataSpec(detection_split=(8, 4, 4), detection_image=(128, 96), droplet_images=8, surface_images=8)
     old, paths.CACHE_DIR = paths.CACHE_DIR, tmp_path_factory.mktemp("micro-cache")
@@ -89,7 +89,6 @@ def micro(tmp_path_factory):
 @pytest.fixture(scope="session")
 def detector(micro, tmp_path_factory):
     """A YOLOv5n-CBAM trained for 2 epochs on ``micro`` through the cache (its own cache folder)."""
-    from lib import detector_training
 
     old, paths.CACHE_DIR = paths.CACHE_DIR, tmp_path_factory.mktemp("detector-cache")
     try:

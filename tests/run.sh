@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 source lib/ensure_env.sh
 ensure_env || exit 1
 # One numerical setup on every x86-64 machine with AVX2 (AVX2 kernels, two threads; see
-# lib/numerics.py), so that the golden copies do not depend on the processor they were made on.
-pins="$(python -m lib.numerics)"  # a failure here stops the run (set -e)
+# lib/study/numerics.py), so that the golden copies do not depend on the processor they were made on.
+pins="$(python -m lib.study.numerics)"  # a failure here stops the run (set -e)
 eval "$pins"
 # Deterministic, quiet notebook runs: no progress bars, no ultralytics chatter or network.
 export TQDM_DISABLE=1 YOLO_VERBOSE=False YOLO_OFFLINE=1 YOLO_CONFIG_DIR="$PWD/data/.config" PYTHONHASHSEED=0

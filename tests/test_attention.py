@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from lib import attention
+from lib.detection import attention
 
 
 def n_params(m):
@@ -26,7 +26,7 @@ REFERENCE = {
 @pytest.mark.parametrize("c", [64, 128, 256, 512])
 def test_shape_parameters_and_gradients(name, c):
     torch.manual_seed(0)
-    module = attention.build(name, c)
+    module = attention.attention_module(name, c)
     x = torch.randn(2, c, 9, 7, requires_grad=True)
     y = module(x)
     assert y.shape == x.shape and y.dtype == x.dtype
@@ -45,7 +45,7 @@ def test_reference_hyperparameters():
 
 def test_unknown_module_lists_the_valid_ones():
     with pytest.raises(ValueError, match="SE, ECA, CBAM, SimAM, ShuffleAttention"):
-        attention.build("BAM", 64)
+        attention.attention_module("BAM", 64)
 
 
 def test_modules_reweight_rather_than_replace():
@@ -54,7 +54,7 @@ def test_modules_reweight_rather_than_replace():
     torch.manual_seed(0)
     x = torch.randn(1, 64, 8, 8)
     for name in ("SE", "ECA", "CBAM", "SimAM"):
-        y = attention.build(name, 64)(x)
+        y = attention.attention_module(name, 64)(x)
         gate = y / x
         assert (gate > 0).all() and (gate <= 1 + 1e-6).all(), name
 

@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from lib import cache
+from lib.study import cache, paths
 
 
 def test_artifact_is_built_once_and_reused(isolated):
@@ -91,3 +91,30 @@ def test_dataset_identity_of_real_data_follows_its_files_but_not_label_caches(tm
     assert cache.dataset_identity(tmp_path) == first
     label.write_text("1 0.5 0.5 0.1 0.1\n")  # same size, other content
     assert cache.dataset_identity(tmp_path) != first
+
+
+def test_key_follows_what_the_code_does_not_how_it_is_written(tmp_path):
+    module = tmp_path / "builder.py"
+
+    def key(source):
+        module.write_text(source)
+        return cache.artifact_key({"n": 1}, [module])
+
+    base = key('"""Builds things."""\nX = 1  # a comment\n\n\ndef build(x):\n    """Doc."""\n    return x + X\n')
+    assert key('"""Builds things, reworded."""\nX = 1\n\n\ndef build(x):\n    # a new comment\n    """Other doc."""\n\n    return x + X\n') == base
+    assert key('"""Builds things."""\nX = 2  # a comment\n\n\ndef build(x):\n    """Doc."""\n    return x + X\n') != base  # a constant
+    assert key('"""Builds things."""\nX = 1  # a comment\n\n\ndef build(x):\n    """Doc."""\n    return x - X\n') != base  # a statement
+    assert key('"""Builds things."""\nX = 1  # a comment\n\n\ndef build(x):\n    return x + X\n') == base  # a docstring removed
+
+
+def test_a_docstring_edit_in_the_dataset_builder_keeps_every_dataset(tmp_path):
+    source = (paths.REPO_ROOT / "lib" / "data" / "datasets.py").read_text()
+    edited = tmp_path / "datasets.py"
+
+    def key(text):
+        edited.write_text(text)
+        return cache.artifact_key({"dataset": "droplets"}, [edited])
+
+    base = key(source)
+    assert key(source.replace('"""The study\'s three datasets', '"""The three datasets of the study', 1)) == base
+    assert key(source.replace("VERSION = 1", "VERSION = 2", 1)) != base

@@ -3,14 +3,16 @@ import pytest
 import torch
 from pytorch_grad_cam.guided_backprop import GuidedBackpropReLUasModule
 
-from lib import cams, classifiers
+from lib.classification import maps as classifier_maps, resnet
+from lib.explain import cams
+from lib.study import paths
 
 
 @pytest.fixture(scope="module")
 def model_and_batch(toy, trained):
     artifact, config = trained
-    model, _ = classifiers.load_classifier(artifact)
-    x, y = next(iter(classifiers.loader(toy, "test", config)))
+    model, _ = resnet.load_classifier(artifact)
+    x, y = next(iter(resnet.loader(toy, "test", config)))
     return model, x[:4], y[:4].numpy()
 
 
@@ -79,15 +81,14 @@ def test_guided_gradcam_and_resize():
 
 
 def test_split_maps_are_cached_with_labels(toy, trained, tmp_path, monkeypatch):
-    from lib import paths
 
     artifact, _ = trained
     monkeypatch.setattr(paths, "CACHE_DIR", tmp_path)
-    path = cams.split_maps(artifact, toy, layers=("layer2", "layer4"), size=48, batch=5)
+    path = classifier_maps.split_maps(artifact, toy, layers=("layer2", "layer4"), size=48, batch=5)
     maps = np.load(path)
-    n = len(classifiers.ImageSplit(toy, "test", maps["classes"]))
+    n = len(resnet.ImageSplit(toy, "test", maps["classes"]))
     assert maps["cam_layer2"].shape == maps["cam_layer4"].shape == maps["guided"].shape == (n, 48, 48)
     assert (maps["targets"] == maps["labels"]).all() and len(maps["files"]) == n
-    assert cams.split_maps(artifact, toy, layers=("layer2", "layer4"), size=48, batch=5) == path
+    assert classifier_maps.split_maps(artifact, toy, layers=("layer2", "layer4"), size=48, batch=5) == path
     with pytest.raises(ValueError, match="'true' or 'predicted'"):
-        cams.split_maps(artifact, toy, target="best")
+        classifier_maps.split_maps(artifact, toy, target="best")

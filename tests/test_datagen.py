@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 from conftest import build_datasets
 
-from lib import datasets
-from lib.datagen import droplets, microparts, occlusion, surfaces
-from lib.profiles import DataSpec
+from lib.data import cards, datasets, read
+from lib.data.synthetic import droplets, microparts, occlusion, surfaces
+from lib.study.profiles import DataSpec
 
 TINY = DataSpec(detection_split=(8, 3, 3), detection_image=(160, 107), droplet_images=16, surface_images=10)
 
@@ -29,7 +29,7 @@ def built(tmp_path_factory):
 
 
 def test_same_seed_gives_byte_identical_datasets(built):
-    for name in datasets.DATASETS:
+    for name in read.DATASETS:
         assert tree_digest(built["a"][name]) == tree_digest(built["b"][name]), name
 
 
@@ -54,11 +54,11 @@ def test_label_boxes_are_the_mask_bounds(built):
 
 
 def test_split_and_class_counts(built):
-    objects = datasets.detection_objects(built["a"]["microparts"])
+    objects = read.detection_objects(built["a"]["microparts"])
     per_split = objects.drop_duplicates("image").split.value_counts()
     # every generated image carries at least one feature, so every image appears in objects
     assert per_split.to_dict() == {"train": 8, "val": 3, "test": 3}
-    drops = datasets.classification_images(built["a"]["droplets"], "droplets")
+    drops = read.classification_images(built["a"]["droplets"], "droplets")
     assert drops["class"].value_counts()[list(droplets.CLASSES)].tolist() == datasets.proportional_counts(16, droplets.PAPER_COUNTS)
 
 
@@ -75,18 +75,18 @@ def test_proportional_counts_keep_the_papers_proportion(total):
 def test_contamination_masks_only_for_contaminated_surfaces(built):
     folder = built["a"]["surfaces"]
     assert list((folder / "masks").rglob("clean/*.png")) == []
-    images = datasets.classification_images(folder, "surfaces")
+    images = read.classification_images(folder, "surfaces")
     dirty = images[images["class"] == "contaminated"]
     assert all((folder / "masks" / f).exists() for f in dirty.file)
     clean = images[images["class"] == "clean"]
-    assert datasets.load_mask(folder, clean.file.iloc[0]) is None
-    mask = datasets.load_mask(folder, dirty.file.iloc[0])
+    assert read.load_mask(folder, clean.file.iloc[0]) is None
+    mask = read.load_mask(folder, dirty.file.iloc[0])
     assert mask.dtype == bool and mask.any()
 
 
 def test_every_droplet_has_a_mask(built):
     folder = built["a"]["droplets"]
-    images = datasets.classification_images(folder, "droplets")
+    images = read.classification_images(folder, "droplets")
     for f in images.file:
         mask = cv2.imread(str(folder / "masks" / f), cv2.IMREAD_GRAYSCALE)
         assert mask is not None and 0.02 < (mask > 0).mean() < 0.6
@@ -123,8 +123,8 @@ def test_recorded_gripper_occlusion_matches_the_scene():
 
 
 def test_occlusion_check_table(built):
-    objects = datasets.detection_objects(built["a"]["microparts"])
-    table = datasets.occlusion_check(built["a"]["microparts"], objects, fractions=(0.5,), kinds=("black",))
+    objects = read.detection_objects(built["a"]["microparts"])
+    table = cards.occlusion_check(built["a"]["microparts"], objects, fractions=(0.5,), kinds=("black",))
     assert isinstance(table, pd.DataFrame) and len(table) == (objects.split == "test").sum()
     assert (table.measured - 0.5).abs().max() <= 0.01
 

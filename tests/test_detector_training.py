@@ -10,8 +10,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from lib import cache, detection_eval, detector_training, detectors, occluded, paths
-from lib.datasets import load_rgb
+from lib.data import cards, occluded
+from lib.data.read import load_rgb
+from lib.detection import detectors, evaluation, models as detection_models, training as detector_training
+from lib.study import cache, papers, paths
 
 
 def test_unknown_variant_lists_the_valid_ones():
@@ -20,7 +22,7 @@ def test_unknown_variant_lists_the_valid_ones():
 
 
 def test_config_from_profile_takes_the_detector_settings():
-    from lib.profiles import QUICK
+    from lib.study.profiles import QUICK
 
     config = detector_training.DetectorConfig.from_profile(QUICK, "SE", seed=3)
     assert (config.variant, config.scale, config.imgsz, config.epochs, config.seed) == (
@@ -49,11 +51,11 @@ def test_training_refuses_a_set_without_training_images(micro, tmp_path, isolate
 
 def test_trained_detector_keeps_history_and_best_weights(detector):
     artifact, config = detector
-    history = detector_training.history(artifact)
+    history = detection_models.detector_history(artifact)
     assert list(history.epoch) == list(range(1, config.epochs + 1))
     assert {"train_box_loss", "val_cls_loss", "mAP50", "mAP50-95"} <= set(history.columns)
     assert np.isfinite(history.train_box_loss).all()
-    model = detector_training.load_detector(artifact).model
+    model = detection_models.load_detector(artifact).model
     assert any(type(m).__name__ == "CBAM" for m in model.modules())
 
 
@@ -62,10 +64,10 @@ def test_training_is_deterministic_and_cached(detector, micro, tmp_path, monkeyp
     monkeypatch.setattr(paths, "CACHE_DIR", tmp_path / "cache")
     again = detector_training.train_detector(micro, config)
     assert again.name == artifact.name  # same configuration, data and code: same key
-    pd.testing.assert_frame_equal(detector_training.history(again).drop(columns="elapsed_s"),
-                                  detector_training.history(artifact).drop(columns="elapsed_s"))
-    a = detector_training.load_detector(artifact).model.state_dict()
-    b = detector_training.load_detector(again).model.state_dict()
+    pd.testing.assert_frame_equal(detection_models.detector_history(again).drop(columns="elapsed_s"),
+                                  detection_models.detector_history(artifact).drop(columns="elapsed_s"))
+    a = detection_models.load_detector(artifact).model.state_dict()
+    b = detection_models.load_detector(again).model.state_dict()
     assert all(np.array_equal(a[k].numpy(), b[k].numpy()) for k in a)
     mtime = (again / cache.MANIFEST).stat().st_mtime
     assert detector_training.train_detector(micro, config) == again
@@ -74,10 +76,10 @@ def test_training_is_deterministic_and_cached(detector, micro, tmp_path, monkeyp
 
 def test_evaluate_gives_overall_and_per_class_metrics(detector, micro):
     artifact, config = detector
-    table, speed = detection_eval.evaluate(artifact, micro, imgsz=config.imgsz)
+    table, speed = evaluation.evaluate(artifact, micro, imgsz=config.imgsz)
     assert table.index[0] == "all"
     assert set(table.index[1:]) <= {"semicircular", "raised", "rectangular"}
-    assert ((table[list(detection_eval.METRICS)] >= 0) & (table[list(detection_eval.METRICS)] <= 1)).all().all()
+    assert ((table[list(evaluation.METRICS)] >= 0) & (table[list(evaluation.METRICS)] <= 1)).all().all()
     labels = sum(len(p.read_text().split()) // 5 for p in (micro / "labels" / "test").glob("*.txt"))
     assert table.loc["all", "instances"] == labels
     assert speed["inference"] > 0
@@ -86,7 +88,7 @@ def test_evaluate_gives_overall_and_per_class_metrics(detector, micro):
 def test_predict_returns_boxes_in_pixels(detector, micro):
     artifact, config = detector
     images = [load_rgb(p) for p in sorted((micro / "images" / "test").glob("*.png"))[:2]]
-    frames = detection_eval.predict(artifact, images, imgsz=config.imgsz, conf=0.0)
+    frames = evaluation.detect(artifact, images, imgsz=config.imgsz, conf=0.0)
     assert len(frames) == 2
     for frame in frames:
         assert list(frame.columns) == ["x1", "y1", "x2", "y2", "conf", "class_id"]
@@ -97,9 +99,9 @@ def test_predict_returns_boxes_in_pixels(detector, micro):
 def test_checkpoint_reloads_in_a_fresh_process(detector, micro):
     artifact, config = detector
     image = sorted((micro / "images" / "test").glob("*.png"))[0]
-    ours = detection_eval.predict(artifact, [load_rgb(image)], imgsz=config.imgsz, conf=0.0)[0]
-    code = ("import sys; from lib import detection_eval; from lib.datasets import load_rgb; "
-            f"f = detection_eval.predict(sys.argv[1], [load_rgb(sys.argv[2])], imgsz={config.imgsz}, conf=0.0)[0]; "
+    ours = evaluation.detect(artifact, [load_rgb(image)], imgsz=config.imgsz, conf=0.0)[0]
+    code = ("import sys; from lib.detection import evaluation; from lib.data.read import load_rgb; "
+            f"f = evaluation.detect(sys.argv[1], [load_rgb(sys.argv[2])], imgsz={config.imgsz}, conf=0.0)[0]; "
             "print(len(f), round(float(f.conf.max()), 5))")
     env = {**os.environ, "PYTHONPATH": str(paths.REPO_ROOT)}
     out = subprocess.run([sys.executable, "-c", code, str(artifact), str(image)], capture_output=True, text=True,
@@ -109,22 +111,22 @@ def test_checkpoint_reloads_in_a_fresh_process(detector, micro):
 
 def test_evaluate_sets_scores_every_model_on_every_set(detector, micro):
     artifact, config = detector
-    table = detection_eval.evaluate_sets({"a": artifact, "b": artifact}, {0.0: micro}, imgsz=config.imgsz)
+    table = evaluation.evaluate_sets({"a": artifact, "b": artifact}, {0.0: micro}, imgsz=config.imgsz)
     assert list(zip(table.set, table.model)) == [(0.0, "a"), (0.0, "b")]
     assert table.loc[0, "mAP50"] == table.loc[1, "mAP50"]
 
 
 def test_complexity_counts_the_attention_modules():
-    base = detection_eval.complexity("baseline", "n", 3, 64)
-    cbam = detection_eval.complexity("CBAM", "n", 3, 64)
-    simam = detection_eval.complexity("SimAM", "n", 3, 64)
+    base = evaluation.complexity("baseline", "n", 3, 64)
+    cbam = evaluation.complexity("CBAM", "n", 3, 64)
+    simam = evaluation.complexity("SimAM", "n", 3, 64)
     assert cbam["parameters"] > base["parameters"] == simam["parameters"]
     assert 0 < base["GFLOPs"] < cbam["GFLOPs"]
-    assert detection_eval.complexity("baseline", "n", 3, 128)["GFLOPs"] == pytest.approx(4 * base["GFLOPs"], rel=0.02)
+    assert evaluation.complexity("baseline", "n", 3, 128)["GFLOPs"] == pytest.approx(4 * base["GFLOPs"], rel=0.02)
 
 
 def test_step_time_ratios_are_relative_to_the_baseline():
-    table = detection_eval.step_time_ratios(["SimAM"], "n", 3, imgsz=64, batch=1, repeats=2)
+    table = evaluation.step_time_ratios(["SimAM"], "n", 3, imgsz=64, batch=1, repeats=2)
     assert list(table.index) == ["baseline", "SimAM"]
     assert table.loc["baseline", "ratio to baseline"] == 1.0
     assert (table["step_s (median)"] > 0).all()
@@ -159,7 +161,7 @@ def test_occluded_split_covers_each_box_and_keeps_labels(micro, isolated):
 def test_occluded_split_evaluates_through_ultralytics(detector, micro, isolated):
     artifact, config = detector
     folder = occluded.occluded_split(micro, 0.3)
-    table, _ = detection_eval.evaluate(artifact, folder, imgsz=config.imgsz)
+    table, _ = evaluation.evaluate(artifact, folder, imgsz=config.imgsz)
     assert table.loc["all", "instances"] == len(pd.read_csv(folder / "objects.csv"))
 
 
@@ -178,30 +180,29 @@ def _comparison(**scores):
 
 def test_variant_selection_ranks_and_measures_gaps_in_points():
     comparison = _comparison(**{"YOLOv5": 0.50, "YOLOv5-SE": 0.40, "YOLOv5-CBAM": 0.60, "YOLOv5-ECA": 0.50})
-    sel = detection_eval.variant_selection(comparison)
+    sel = evaluation.variant_selection(comparison)
     assert list(sel.index) == ["YOLOv5-CBAM", "YOLOv5", "YOLOv5-ECA", "YOLOv5-SE"]
     assert list(sel["rank"]) == [1, 2, 3, 4]
     assert sel.loc["YOLOv5-CBAM", "vs baseline (points)"] == pytest.approx(10.0)
     assert sel.loc["YOLOv5-CBAM", "vs other attention variants (points)"] == pytest.approx(15.0)  # 0.60 - mean(0.40, 0.50)
     assert np.isnan(sel.loc["YOLOv5", "vs other attention variants (points)"])
     assert sel["paper's choice"].sum() == 1 and sel.loc["YOLOv5-CBAM", "paper's choice"]
-    text = detection_eval.selection_verdict(sel)
+    text = evaluation.selection_verdict(sel)
     assert "select YOLOv5-CBAM" in text and "ranks 1 of 4" in text and "does not reproduce" not in text
-    sel = detection_eval.variant_selection(_comparison(**{"YOLOv5": 0.7, "YOLOv5-CBAM": 0.6}))
-    assert "ranks 2 of 2: -10.0 points" in detection_eval.selection_verdict(sel)
-    assert "does not reproduce" in detection_eval.selection_verdict(sel)
-    sel = detection_eval.variant_selection(_comparison(**{"YOLOv5": 0.7, "YOLOv5-SE": 0.6}))
-    assert "was not trained" in detection_eval.selection_verdict(sel)
-    assert detection_eval.selection_verdict(sel, label="test mAP").startswith("By test mAP, the data select YOLOv5 (0.700)")
+    sel = evaluation.variant_selection(_comparison(**{"YOLOv5": 0.7, "YOLOv5-CBAM": 0.6}))
+    assert "ranks 2 of 2: -10.0 points" in evaluation.selection_verdict(sel)
+    assert "does not reproduce" in evaluation.selection_verdict(sel)
+    sel = evaluation.variant_selection(_comparison(**{"YOLOv5": 0.7, "YOLOv5-SE": 0.6}))
+    assert "was not trained" in evaluation.selection_verdict(sel)
+    assert evaluation.selection_verdict(sel, label="test mAP").startswith("By test mAP, the data select YOLOv5 (0.700)")
 
 
 def test_beside_paper_keeps_the_papers_rows_with_its_values_beside_ours():
-    from lib import papers
 
     ours = pd.DataFrame({"occlusion": [0.0, 0.0, 0.3], "model": ["YOLOv5", "YOLOv5-SE", "YOLOv5"],
                          "precision": [0.1, 0.2, 0.3], "recall": [0.4, 0.5, 0.6], "mAP50": [0.7, 0.8, 0.9],
                          "mAP50-95": [0.11, 0.12, 0.13]})
-    table = detection_eval.beside_paper(ours, papers.XU2024_TABLE2, keys=["occlusion", "model"])
+    table = evaluation.metrics_beside_paper(ours, papers.XU2024_TABLE2, keys=["occlusion", "model"])
     assert list(table.index) == [(0.0, "YOLOv5"), (0.3, "YOLOv5")]
     assert list(table.columns[:2]) == ["precision", "precision (xu2024)"]
     assert table.loc[(0.3, "YOLOv5"), "mAP50-95"] == 0.13
@@ -209,34 +210,33 @@ def test_beside_paper_keeps_the_papers_rows_with_its_values_beside_ours():
 
 
 def test_occlusion_verdict_reports_gaps_beside_the_papers():
-    from lib import papers
 
     ours = papers.XU2024_TABLE2.copy()
     ours.loc[(ours.occlusion == 0.7) & (ours.model == "YOLOv5-CBAM"), "mAP50"] = 0.833
-    text = detection_eval.occlusion_verdict(ours, papers.XU2024_TABLE2)
+    text = evaluation.occlusion_verdict(ours, papers.XU2024_TABLE2)
     assert "70%: -10.0 (xu2024 +4.6)" in text
     assert "YOLOv5: mAP50 0.995 at 0 % and 0.933 at 70% (-6.2 points)" in text
 
 
 def test_most_labelled_picks_the_busiest_images():
     objects = pd.DataFrame({"split": ["test"] * 5 + ["train"] * 3, "image": list("aabbb") + list("ccc")})
-    assert detection_eval.most_labelled(objects, 1) == ["b"]
-    assert detection_eval.most_labelled(objects, 5) == ["b", "a"]
+    assert evaluation.most_labelled(objects, 1) == ["b"]
+    assert evaluation.most_labelled(objects, 5) == ["b", "a"]
 
 
 def test_cover_summary_reads_the_measured_cover(tmp_path):
     pd.DataFrame({"added_cover": [0.29, 0.31, 0.30]}).to_csv(tmp_path / "objects.csv", index=False)
-    summary = occluded.cover_summary({0.0: tmp_path / "original", 0.3: tmp_path})
+    summary = cards.cover_summary({0.0: tmp_path / "original", 0.3: tmp_path})
     assert list(summary.index) == [0.3]
     assert summary.loc[0.3, "boxes"] == 3 and summary.loc[0.3, "measured mean"] == pytest.approx(0.30)
 
 
 def test_training_exposure_counts_features_at_least_this_occluded():
     objects = pd.DataFrame({"split": ["train"] * 4 + ["test"], "occluded_fraction": [0.0, 0.35, 0.55, 0.1, 0.9]})
-    table = occluded.training_exposure(objects, [0.0, 0.3, 0.5, 0.7])
+    table = cards.training_exposure(objects, [0.0, 0.3, 0.5, 0.7])
     assert list(table.index) == [0.3, 0.5, 0.7]
     assert list(table.iloc[:, 0]) == [0.5, 0.25, 0.0]
-    unknown = occluded.training_exposure(objects.assign(occluded_fraction=float("nan")), [0.3])
+    unknown = cards.training_exposure(objects.assign(occluded_fraction=float("nan")), [0.3])
     assert unknown.iloc[:, 0].isna().all()
 
 
@@ -244,7 +244,7 @@ def test_comparison_table_joins_scores_history_and_sizes():
     table = pd.DataFrame({"precision": [0.5], "recall": [0.6], "mAP50": [0.7], "mAP50-95": [0.4]}, index=["all"])
     history = pd.DataFrame({"epoch": [1, 2, 3], "elapsed_s": [12.0, 22.0, 33.0], "mAP50-95": [0.1, 0.5, 0.3]})
     sizes = pd.DataFrame({"parameters (n)": [100], "GFLOPs (n, 64 px)": [0.5]}, index=["YOLOv5"])
-    out = detection_eval.comparison_table({"YOLOv5": (table, {"inference": 3.0})}, {"YOLOv5": history}, sizes, "n", 64)
+    out = evaluation.comparison_table({"YOLOv5": (table, {"inference": 3.0})}, {"YOLOv5": history}, sizes, "n", 64)
     row = out.loc["YOLOv5"]
     assert (row["mAP50-95"], row["val mAP50-95 (kept epoch)"], row["kept epoch"]) == (0.4, 0.5, 2)
     assert (row["parameters"], row["GFLOPs"], row["train s/epoch"], row["inference ms/image"]) == (100, 0.5, 11.0, 3.0)

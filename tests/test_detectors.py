@@ -6,7 +6,8 @@ import pytest
 import torch
 from test_attention import REFERENCE
 
-from lib import detectors, paths
+from lib.detection import detectors
+from lib.study import paths
 
 
 def n_params(model):
@@ -16,13 +17,13 @@ def n_params(model):
 @pytest.fixture(scope="module")
 def baselines(tmp_path_factory):
     folder = tmp_path_factory.mktemp("yaml")
-    return {s: n_params(detectors.build("baseline", s, 3, folder).model) for s in ("n", "s")}
+    return {s: n_params(detectors.build_detector("baseline", s, 3, folder).model) for s in ("n", "s")}
 
 
 @pytest.mark.parametrize("scale", ["n", "s"])
 @pytest.mark.parametrize("variant", detectors.VARIANTS[1:])
 def test_variant_builds_runs_and_adds_exactly_its_modules(variant, scale, baselines, tmp_path):
-    model = detectors.build(variant, scale, 3, tmp_path).model.eval()
+    model = detectors.build_detector(variant, scale, 3, tmp_path).model.eval()
     attn = [m for m in model.model if type(m).__name__ == variant]
     assert [m.i for m in attn] == [18, 22, 26]  # after the three neck C3 blocks
     assert model.model[-1].f == [18, 22, 26]  # Detect reads the attended maps
@@ -48,7 +49,7 @@ def test_unknown_variant_or_scale_fails_with_the_valid_names(tmp_path):
 
 def test_checkpoint_reloads_in_a_fresh_process(tmp_path):
     torch.manual_seed(0)
-    yolo = detectors.build("ShuffleAttention", "n", 3, tmp_path)
+    yolo = detectors.build_detector("ShuffleAttention", "n", 3, tmp_path)
     weights = tmp_path / "variant.pt"
     yolo.save(weights)
     x = torch.rand(1, 3, 64, 64)

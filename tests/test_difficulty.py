@@ -1,7 +1,7 @@
 import cv2
 import numpy as np
 
-from lib import difficulty
+from lib.data import datasets, difficulty
 
 
 def write_images(folder, values, rng):
@@ -30,8 +30,7 @@ def test_flags_a_brightness_shortcut_and_not_a_fair_split(tmp_path):
 
 
 def test_dataset_check_is_cached(isolated):
-    from lib import datasets
-    from lib.profiles import DataSpec
+    from lib.study.profiles import DataSpec
 
     folder = datasets.synthetic("surfaces", DataSpec((1, 1, 1), (32, 32), 8, 12), seed=0, workers=1)
     first = difficulty.dataset_shortcut_accuracy(folder, "surfaces")

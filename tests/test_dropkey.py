@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from lib import dropkey
+from lib.classification import dropkey
 
 
 def _attention(regulariser, rate=0.5, keep=False, seed=0):

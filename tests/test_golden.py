@@ -2,7 +2,7 @@
 import nbformat
 import pytest
 
-from lib import paths, pipeline
+from lib.study import paths, pipeline
 
 GOLDEN = paths.REPO_ROOT / "tests" / "golden"
 NOTEBOOKS = pipeline.discover(paths.REPO_ROOT / "notebooks")

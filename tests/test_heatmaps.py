@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib import heatmaps
+from lib.explain import heatmaps
 
 
 def square(n=20, y0=5, y1=10, x0=5, x1=15):

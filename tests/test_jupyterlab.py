@@ -12,7 +12,7 @@ import pytest
 import requests
 import websocket
 
-from lib import paths, pipeline
+from lib.study import paths, pipeline
 
 
 def free_port():
@@ -68,7 +68,7 @@ def test_a_notebook_kernel_runs_a_cell_importing_lib(server):
     ws.send(json.dumps({
         "header": {"msg_id": msg_id, "username": "test", "session": uuid.uuid4().hex, "msg_type": "execute_request", "version": "5.3"},
         "parent_header": {}, "metadata": {}, "channel": "shell",
-        "content": {"code": "import lib.profiles\nprint(lib.profiles.get_profile('smoke').name, lib.__file__)",
+        "content": {"code": "import lib.study.profiles\nprint(lib.study.profiles.get_profile('smoke').name, lib.__file__)",
                     "silent": False, "store_history": False, "user_expressions": {}, "allow_stdin": False},
     }))
     out, status = "", None

@@ -2,7 +2,7 @@ import pandas as pd
 import pytest
 
 from conftest import CLASSES
-from lib import metrics
+from lib.classification import metrics
 
 
 def test_reports():

@@ -1,4 +1,4 @@
-"""The pinned numerical setup (lib/numerics.py) is in force wherever the golden copies are checked.
+"""The pinned numerical setup (lib/study/numerics.py) is in force wherever the golden copies are checked.
 
 nbval's kernels inherit this process's environment, so if these tests fail, the nbval results of
 this session are the numerics of this particular processor and thread count, not the goldens'.
@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from lib import numerics, paths, pipeline
+from lib.study import numerics, paths, pipeline
 
 
 def test_pinned_setup_is_in_force():

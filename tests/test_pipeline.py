@@ -2,7 +2,7 @@
 import nbformat
 import pytest
 
-from lib import pipeline
+from lib.study import paths, pipeline
 
 PARAMS = 'profile = "smoke"\nseed = None\ndata_root = None\ndevice = None'
 
@@ -16,7 +16,7 @@ def notebook(path, *sources):
     nbformat.write(nb, path)
 
 
-WRITES = 'import pandas as pd\nfrom lib.reporting import Study\nStudy.start(profile).save_table(pd.DataFrame({"v": [len(profile)]}), "t")'
+WRITES = 'import pandas as pd\nfrom lib.study.reporting import Study\nStudy.start(profile).save_table(pd.DataFrame({"v": [len(profile)]}), "t")'
 
 
 def test_select_by_number_or_name_and_reject_unknown(isolated):
@@ -80,7 +80,6 @@ def test_main_reports_errors_without_traceback(isolated, capsys):
 
 
 def test_golden_copies_run_at_defaults_without_images(isolated, monkeypatch):
-    from lib import paths
 
     monkeypatch.setattr(paths, "REPO_ROOT", isolated)
     notebook(isolated / "notebooks" / "01_plot.ipynb", "import matplotlib.pyplot as plt\nplt.plot([1, 2]); plt.show()\nprint(profile)")

@@ -4,8 +4,12 @@ matplotlib.use("Agg")
 import pytest  # noqa: E402
 from conftest import build_datasets  # noqa: E402
 
-from lib import datasets, plotting  # noqa: E402
-from lib.profiles import DataSpec  # noqa: E402
+from lib.classification import plots as classification_plots  # noqa: E402
+from lib.data import cards, plots as data_plots, read  # noqa: E402
+from lib.detection import plots as detection_plots  # noqa: E402
+from lib.explain import plots as explain_plots  # noqa: E402
+from lib.study import papers, plots as study_plots  # noqa: E402
+from lib.study.profiles import DataSpec  # noqa: E402
 
 TINY = DataSpec(detection_split=(4, 2, 2), detection_image=(96, 64), droplet_images=24, surface_images=8)
 
@@ -16,20 +20,20 @@ def folders(tmp_path_factory):
 
 
 def test_grids_and_distributions_draw_one_panel_per_image(folders):
-    objects = datasets.detection_objects(folders["microparts"])
+    objects = read.detection_objects(folders["microparts"])
     stems = objects.image.drop_duplicates().head(3).tolist()
-    fig = plotting.detection_grid(folders["microparts"], objects, datasets.CLASS_NAMES["microparts"], stems, cols=2)
+    fig = data_plots.detection_grid(folders["microparts"], objects, read.CLASS_NAMES["microparts"], stems, cols=2)
     assert sum(bool(ax.images) for ax in fig.axes) == 3
-    images = datasets.classification_images(folders["droplets"], "droplets")
-    fig = plotting.class_grid(folders["droplets"], images, datasets.CLASS_NAMES["droplets"], per_class=2, seed=0)
+    images = read.classification_images(folders["droplets"], "droplets")
+    fig = data_plots.class_grid(folders["droplets"], images, read.CLASS_NAMES["droplets"], per_class=2, seed=0)
     assert sum(bool(ax.images) for ax in fig.axes) == 8
-    assert len(plotting.object_distributions(objects).axes) >= 2
+    assert len(data_plots.object_distributions(objects).axes) >= 2
 
 
 def test_cards_count_what_is_on_disk(folders):
-    card = datasets.detection_card(folders["microparts"])
+    card = cards.detection_card(folders["microparts"])
     assert card.loc["total", "images"] == 8 and card.loc["total", "images (paper)"] == 1538
-    card = datasets.classification_card(folders["droplets"], "droplets")
+    card = cards.classification_card(folders["droplets"], "droplets")
     assert card.total.sum() == 24 and list(card["total (paper)"]) == [817, 740, 544, 361]
 
 
@@ -39,24 +43,24 @@ def test_classifier_figures():
 
     history = pd.DataFrame({"epoch": [1, 2, 3], "train_loss": [1.2, 0.9, 0.7], "val_loss": [1.1, 1.0, 1.05],
                             "train_acc": [0.4, 0.6, 0.7], "val_acc": [0.5, 0.6, 0.55], "best": [True, True, False]})
-    fig = plotting.training_curves(history, "t")
+    fig = classification_plots.training_curves(history, "t")
     assert len(fig.axes) == 2 and any("epoch 2" in t.get_text() for t in fig.axes[1].texts)  # the kept epoch
     conf = pd.DataFrame([[3, 1], [0, 4]], index=["a", "b"], columns=["a", "b"])
-    assert plotting.confusion_heatmap(conf, "c").axes
+    assert classification_plots.confusion_heatmap(conf, "c").axes
     img = np.full((30, 30, 3), 100, np.uint8)
     cam = np.zeros((20, 20), np.float32)
     cam[5, 5] = 1.0
-    over = plotting.overlay(img, cam)
+    over = explain_plots.overlay(img, cam)
     assert over.shape == (20, 20, 3) and over.dtype == np.uint8
     mask = np.zeros((30, 30), bool)
     mask[10:20, 10:20] = True
-    drawn = plotting.outline(img, mask)
-    assert (drawn != img).any() and (plotting.outline(img, None) == img).all()
-    fig = plotting.panel_grid([[img, cam], [img, cam]], ["r1", "r2"], ["image", "map"])
+    drawn = explain_plots.outline(img, mask)
+    assert (drawn != img).any() and (explain_plots.outline(img, None) == img).all()
+    fig = study_plots.panel_grid([[img, cam], [img, cam]], ["r1", "r2"], ["image", "map"])
     assert sum(bool(ax.images) for ax in fig.axes) == 4
     table = pd.DataFrame({"mean_x": [100.0, np.nan], "mean_y": [110.0, np.nan], "std_x": [20.0, np.nan], "std_y": [10.0, np.nan]},
                          index=["a", "b"])
-    fig = plotting.centroid_ellipses({"ours": table, "paper": table})
+    fig = explain_plots.centroid_ellipses({"ours": table, "paper": table})
     assert len(fig.axes) == 2 and len(fig.axes[0].patches) == 1  # the class without highlight is skipped
 
 
@@ -65,26 +69,25 @@ def test_pick_examples_prefers_correct_predictions():
 
     labels = np.array([0, 0, 1, 1, 2])
     preds = np.array([1, 0, 1, 0, 0])
-    assert plotting.pick_examples(labels, preds, 3) == [1, 2, 4]
-    assert plotting.pick_examples(labels, preds, 3, per_class=2) == [1, 0, 2, 3, 4]
+    assert classification_plots.pick_examples(labels, preds, 3) == [1, 2, 4]
+    assert classification_plots.pick_examples(labels, preds, 3, per_class=2) == [1, 0, 2, 3, 4]
 
 
 def test_detector_figures():
     import numpy as np
     import pandas as pd
 
-    from lib import papers
 
     epochs = np.arange(1, 4)
     history = pd.DataFrame({"epoch": epochs, **{c: 1.0 / epochs for c in (
         "train_box_loss", "train_cls_loss", "train_dfl_loss", "val_box_loss", "val_cls_loss", "val_dfl_loss")},
         "mAP50": epochs / 4, "mAP50-95": epochs / 8})
-    fig = plotting.detector_curves({"YOLOv5": history, "YOLOv5-CBAM": history})
+    fig = detection_plots.detector_curves({"YOLOv5": history, "YOLOv5-CBAM": history})
     assert len(fig.axes) == 4 and all(len(ax.lines) == 2 for ax in fig.axes)
 
-    fig = plotting.metrics_vs_occlusion(papers.XU2024_TABLE2.assign(model=lambda t: t.model + " x"), papers.XU2024_TABLE2)
+    fig = detection_plots.metrics_vs_occlusion(papers.XU2024_TABLE2.assign(model=lambda t: t.model + " x"), papers.XU2024_TABLE2)
     assert all(len(ax.lines) == 2 for ax in fig.axes)  # models absent from the paper's table get no dashed line
-    fig = plotting.metrics_vs_occlusion(papers.XU2024_TABLE2, papers.XU2024_TABLE2)
+    fig = detection_plots.metrics_vs_occlusion(papers.XU2024_TABLE2, papers.XU2024_TABLE2)
     assert all(len(ax.lines) == 4 for ax in fig.axes)
 
     image = np.zeros((20, 30, 3), np.uint8)
@@ -92,11 +95,11 @@ def test_detector_figures():
     rows, stems, models = [0.0, 0.5], ["a", "b"], ["YOLOv5", "YOLOv5-CBAM"]
     images = {(r, s): image for r in rows for s in stems}
     found = {(r, s, m): boxes for r in rows for s in stems for m in models}
-    fig = plotting.prediction_grid(images, found, rows, stems, models, ["p", "q", "r"], row_label=lambda r: f"{r:.0%}")
+    fig = detection_plots.prediction_grid(images, found, rows, stems, models, ["p", "q", "r"], row_label=lambda r: f"{r:.0%}")
     assert len(fig.axes) == 8 and all(len(ax.patches) == 1 for ax in fig.axes)
     assert fig.axes[0].texts[0].get_text() == "q 0.87" and fig.axes[4].get_ylabel() == "50%"
     truth = pd.DataFrame({"image": ["a", "a", "b"], "x1": [1.0] * 3, "y1": [1.0] * 3, "x2": [5.0] * 3, "y2": [5.0] * 3})
-    fig = plotting.prediction_grid(images, found, rows, stems, models, ["p", "q", "r"], truth=truth)
+    fig = detection_plots.prediction_grid(images, found, rows, stems, models, ["p", "q", "r"], truth=truth)
     assert [len(ax.patches) for ax in fig.axes[:4]] == [3, 3, 2, 2]
 
 
@@ -105,8 +108,8 @@ def test_region_and_layer_figures():
 
     cols = {f"{r}_{k}": [0.2, 0.3] for r in ("edge", "interior", "background") for k in ("highlight", "energy", "area")}
     regions = pd.DataFrame(cols, index=pd.MultiIndex.from_tuples([("Grad-CAM", "a"), ("Guided", "a")], names=["map", "class"]))
-    fig = plotting.region_share_bars(regions)
+    fig = explain_plots.region_share_bars(regions)
     assert len(fig.axes) == 2 and all(len(ax.patches) >= 9 for ax in fig.axes)  # 3 regions x 3 shares per panel
     layers = pd.DataFrame({"iou": [0.1, 0.3], "energy_share": [0.2, 0.4], "pointing_hit": [0.5, 1.0], "region_area": [0.05, 0.05]},
                           index=pd.Index(["layer1", "layer2"], name="layer"))
-    assert len(plotting.localisation_by_layer(layers).axes[0].lines) == 4
+    assert len(explain_plots.localisation_by_layer(layers).axes[0].lines) == 4

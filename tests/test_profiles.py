@@ -1,6 +1,6 @@
 import pytest
 
-from lib.profiles import PAPER, PROFILES, get_profile
+from lib.study.profiles import PAPER, PROFILES, get_profile
 
 
 def test_unknown_profile_lists_valid_names():

@@ -8,7 +8,7 @@ import handmade
 import pandas as pd
 import pytest
 
-from lib import paths, pipeline
+from lib.study import paths, pipeline
 
 
 @pytest.mark.slow

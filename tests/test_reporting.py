@@ -5,7 +5,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from lib.reporting import Study  # noqa: E402
+from lib.study.reporting import Study  # noqa: E402
 
 
 def test_header_states_profile_seed_commit_and_synthetic_data(isolated):

@@ -5,8 +5,10 @@ import pandas as pd
 import pytest
 import torch
 
-from lib import dropkey_training, papers, plotting, robustness
-from lib.classifiers import load_classifier
+from lib.classification import dropkey, heads as head_training, models as classification_models, plots as classification_plots, robustness
+from lib.classification.resnet import load_classifier
+from lib.explain import plots as explain_plots
+from lib.study import papers, paths
 
 from conftest import CLASSES
 
@@ -21,7 +23,7 @@ def test_noisy_images_are_seeded_per_variance_and_draw():
 
 
 def test_mean_interval_and_sweep_summary():
-    m, lo, hi = robustness.mean_interval(np.array([1.0, 2.0, 3.0]))
+    m, lo, hi = robustness.t_interval(np.array([1.0, 2.0, 3.0]))
     assert m == 2 and (lo, hi) == pytest.approx((2 - 4.302653 / np.sqrt(3), 2 + 4.302653 / np.sqrt(3)), rel=1e-5)
     sweep = pd.DataFrame({"model": "a", "variance": [0.5] * 4, "draw": [0, 1, 0, 1], "image": [0, 0, 1, 1],
                           "p_true": [0.2, 0.4, 0.6, 0.8], "correct": [False, True, True, True]})
@@ -33,7 +35,7 @@ def test_mean_interval_and_sweep_summary():
 def test_beside_paper_puts_the_paper_in_its_own_column():
     summary = pd.DataFrame({"p_true": [0.9, 0.8]}, index=pd.MultiIndex.from_tuples([("ResNet50", 0.5), ("ResNet50", 0.6)],
                                                                                    names=["model", "variance"]))
-    table = robustness.beside_paper(summary, papers.LIU2023_FIG3, {"ResNet50": "ResNet50", "ResNet50+DropKey": "ResNet50+DropKey"})
+    table = robustness.confidence_beside_paper(summary, papers.LIU2023_FIG3, {"ResNet50": "ResNet50", "ResNet50+DropKey": "ResNet50+DropKey"})
     assert table.loc[("ResNet50", 0.6), "confidence"] == 0.8 and table.loc[("ResNet50", 0.6), "confidence (liu2023)"] == 0.481
     assert np.isnan(table.loc[("ResNet50+DropKey", 0.5), "confidence"])
 
@@ -51,18 +53,17 @@ def test_score_maps_iou_energy_and_stability():
 
 
 def test_heads_train_on_the_frozen_backbone_and_the_study_runs(trained, toy, tmp_path, monkeypatch):
-    from lib import paths
 
     monkeypatch.setattr(paths, "CACHE_DIR", tmp_path / "cache")
     base, config = trained
-    heads = {r: dropkey_training.HeadConfig(r, 0.3, epochs=2, dim=16) for r in ("none", "dropout", "dropkey")}
-    artifacts = {r: dropkey_training.train_head_model(toy, h, base) for r, h in heads.items()}
-    assert dropkey_training.train_head_model(toy, heads["dropkey"], base) == artifacts["dropkey"]  # cached
+    heads = {r: dropkey.HeadConfig(r, 0.3, epochs=2, dim=16) for r in ("none", "dropout", "dropkey")}
+    artifacts = {r: head_training.train_head_model(toy, h, base) for r, h in heads.items()}
+    assert head_training.train_head_model(toy, heads["dropkey"], base) == artifacts["dropkey"]  # cached
     plain, _ = load_classifier(base)
     models = {"ResNet50": plain}
     for r, a in artifacts.items():
-        model, head, _ = dropkey_training.load_head_model(a)
-        assert head == heads[r] and len(dropkey_training.history(a)) == 2
+        model, head, _ = dropkey.load_head_model(a)
+        assert head == heads[r] and len(classification_models.training_history(a)) == 2
         assert all(torch.equal(p, q) for p, q in zip(model.layer4.state_dict().values(), plain.layer4.state_dict().values()))
         models[head.label] = model
     assert list(models) == ["ResNet50", "ResNet50+attention", "ResNet50+Dropout", "ResNet50+DropKey"]
@@ -85,23 +86,22 @@ def test_heads_train_on_the_frozen_backbone_and_the_study_runs(trained, toy, tmp
     assert len(table) == 4 * 4 and table.accuracy.between(0, 1).all()
     grid_images, grid_maps = robustness.map_grid(models, {"a": images[0], "b": images[1]}, int(labels[0]))
     assert len(grid_maps) == 4 and all(len(r) == 2 and r[0].shape == (64, 64) for r in grid_maps)
-    assert len(plotting.overlay_grid(grid_images, grid_maps, list(models), ["a", "b"]).axes) == 8
-    fig = plotting.curves_with_bands(summary.rename(index={"ResNet50+DropKey": "ResNet50+DropKey"}), "p_true", "p",
+    assert len(explain_plots.overlay_grid(grid_images, grid_maps, list(models), ["a", "b"]).axes) == 8
+    fig = classification_plots.curves_with_bands(summary.rename(index={"ResNet50+DropKey": "ResNet50+DropKey"}), "p_true", "p",
                                      papers.LIU2023_FIG3, extra="accuracy")
     assert len(fig.axes) == 2
-    assert len(plotting.score_curves(robustness.localisation_summary(local), {"iou": "IoU", "energy_share": "E"}).axes) == 2
+    assert len(classification_plots.score_curves(robustness.localisation_summary(local), {"iou": "IoU", "energy_share": "E"}).axes) == 2
     plt.close("all")
 
 
 def test_regularised_heads_stay_random_at_inference_only_when_asked(trained, toy, tmp_path, monkeypatch):
-    from lib import paths
 
     monkeypatch.setattr(paths, "CACHE_DIR", tmp_path / "cache")
     base, config = trained
-    artifact = dropkey_training.train_head_model(toy, dropkey_training.HeadConfig("dropkey", 0.5, epochs=1, dim=16), base)
+    artifact = head_training.train_head_model(toy, dropkey.HeadConfig("dropkey", 0.5, epochs=1, dim=16), base)
     images, labels, _, _ = robustness.split_inputs(toy, CLASSES, 64)
-    fixed, _, _ = dropkey_training.load_head_model(artifact)
+    fixed, _, _ = dropkey.load_head_model(artifact)
     assert np.array_equal(robustness.probabilities(fixed, images), robustness.probabilities(fixed, images))
-    random, _, _ = dropkey_training.load_head_model(artifact, keep_at_inference=True)
+    random, _, _ = dropkey.load_head_model(artifact, keep_at_inference=True)
     torch.manual_seed(0)
     assert not np.array_equal(robustness.probabilities(random, images), robustness.probabilities(random, images))

@@ -4,10 +4,10 @@ import pytest
 import yaml
 from conftest import build_datasets
 
-from lib import datasets
-from lib import validate as validate_module
-from lib.profiles import DataSpec
-from lib.validate import DatasetError, validate
+from lib.classification import resnet
+from lib.data import cards, datasets, read
+from lib.data.validate import DatasetError, validate
+from lib.study.profiles import DataSpec
 
 TINY = DataSpec(detection_split=(3, 2, 2), detection_image=(96, 64), droplet_images=24, surface_images=8)
 
@@ -27,7 +27,7 @@ def copy(good, tmp_path):
 
 
 def problems(folder, name):
-    return [(p.path, p.message) for p in validate(folder, name, datasets.CLASS_NAMES[name])]
+    return [(p.path, p.message) for p in validate(folder, name, read.CLASS_NAMES[name])]
 
 
 def test_generated_datasets_are_valid(good):
@@ -95,7 +95,7 @@ def test_prepare_refuses_a_broken_real_dataset_listing_every_problem(good, tmp_p
     assert datasets.prepare(TINY, 0, tmp_path, names=["surfaces"]) == {"surfaces": tmp_path / "surfaces"}  # only what is asked
     shutil.rmtree(tmp_path / "droplets")
     shutil.copytree(good["droplets"], tmp_path / "droplets")
-    assert datasets.prepare(TINY, 0, tmp_path) == {n: tmp_path / n for n in datasets.DATASETS}
+    assert datasets.prepare(TINY, 0, tmp_path) == {n: tmp_path / n for n in read.DATASETS}
 
 
 def rename_class(root, old, new):
@@ -106,19 +106,18 @@ def rename_class(root, old, new):
 
 
 def test_own_class_names_are_mapped_without_renaming_files(copy):
-    from lib import classifiers
 
     drops = copy("droplets")
     rename_class(drops, "jagged", "serrated")
     (drops / "class_names.yaml").write_text("serrated: jagged\n")
     assert problems(drops, "droplets") == []
-    images = datasets.classification_images(drops, "droplets")
-    assert set(images["class"]) == set(datasets.CLASS_NAMES["droplets"])
+    images = read.classification_images(drops, "droplets")
+    assert set(images["class"]) == set(read.CLASS_NAMES["droplets"])
     assert images[images["class"] == "jagged"].file.str.contains("/serrated/").all()
-    card = datasets.classification_card(drops, "droplets")
+    card = cards.classification_card(drops, "droplets")
     assert card.loc["jagged", "folder in the data"] == "serrated" and card.loc["gourd", "folder in the data"] == "gourd"
-    split = classifiers.ImageSplit(drops, "test", datasets.CLASS_NAMES["droplets"])
-    jagged = datasets.CLASS_NAMES["droplets"].index("jagged")
+    split = resnet.ImageSplit(drops, "test", read.CLASS_NAMES["droplets"])
+    jagged = read.CLASS_NAMES["droplets"].index("jagged")
     assert {label for path, label in split.samples if "/serrated/" in path} == {jagged}
 
 
@@ -146,8 +145,8 @@ def test_detection_names_of_their_own_are_mapped(copy):
     assert len(found) == 1 and "are not the study's classes" in found[0][1] and "class_names.yaml" in found[0][1]
     (det / "class_names.yaml").write_text("half-disc: semicircular\nbump: raised\nslot: rectangular\n")
     assert problems(det, "microparts") == []
-    assert validate_module.detection_names(det) == list(datasets.CLASS_NAMES["microparts"])
-    card = datasets.detection_card(det)
+    assert read.detection_names(det) == list(read.CLASS_NAMES["microparts"])
+    card = cards.detection_card(det)
     assert "features: rectangular (data: slot)" in card.columns
 
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from lib import yolo_cams
-from lib.datasets import detection_objects, load_rgb
+from lib.data.read import detection_objects, load_rgb
+from lib.detection import yolo_cams
 
 
 def test_box_anchors_selects_exactly_the_centres_inside_and_falls_back_to_the_nearest():
@@ -114,7 +114,7 @@ def _both_gradcams(model, image, target):
     hooks = [layer.register_forward_hook(keep) for layer in layers]
     model.requires_grad_(True)  # the whole graph, unlike detector_cams
     try:
-        x = yolo_cams.to_tensor([img])
+        x = yolo_cams.pixel_batch([img])
         model.zero_grad()
         scores = yolo_cams.ClassLogits(model)(x)[0]
         centres, _ = yolo_cams.anchor_centres(model, 64)

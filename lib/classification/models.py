@@ -1,0 +1,65 @@
+"""The study's classification models as the notebooks use them: the classifier of a dataset at
+the study's profile, the liu2023 attention heads on its backbone, and their training records.
+
+Everything is trained once and then fetched from the cache (:mod:`.training`, :mod:`.heads`);
+nothing here is part of a cache key.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from torch import nn
+
+from ..data import datasets
+from ..data.read import CLASS_NAMES
+from ..study.reporting import Study
+from .dropkey import HeadConfig, load_head_model
+from .heads import train_head_model
+from .resnet import ClassifierConfig, load_classifier
+from .training import train_classifier
+
+# liu2023's names for the four models it compares, by attention head ("plain": no head).
+LIU2023_MODELS = {"ResNet50": "plain", "ResNet50+Dropout": "dropout", "ResNet50+DropKey": "dropkey", "ResNet50+attention": "none"}
+
+
+def study_classifier(study: Study, dataset: str, weights: str | None = None) -> tuple[Path, ClassifierConfig, Path]:
+    """The dataset's folder, the classifier's configuration at the study's profile and its trained
+    artifact (from the cache when it was trained before)."""
+    folder = datasets.prepare(study.profile.data, study.seed, study.data_root, names=[dataset])[dataset]
+    config = ClassifierConfig.from_profile(study.profile, dataset, CLASS_NAMES[dataset], study.seed, weights)
+    return folder, config, train_classifier(folder, config, study.device)
+
+
+def head_configs(study: Study, rate: float, mask_ratios) -> dict:
+    """The heads liu2023 compares, keyed ``"none"``, ``"dropout"`` and each DropKey mask ratio
+    (``rate`` and every ratio of the mask-ratio sweep)."""
+    heads = {"none": HeadConfig.from_profile(study.profile, "none", rate),
+             "dropout": HeadConfig.from_profile(study.profile, "dropout", rate)}
+    heads.update({r: HeadConfig.from_profile(study.profile, "dropkey", r) for r in dict.fromkeys([*mask_ratios, rate])})
+    return heads
+
+
+def study_heads(study: Study, folder: Path, base: Path, rate: float, mask_ratios) -> dict:
+    """Each head of :func:`head_configs` trained on the classifier ``base`` (or fetched), by key."""
+    return {key: train_head_model(folder, head, base, study.device) for key, head in head_configs(study, rate, mask_ratios).items()}
+
+
+def liu2023_models(base: Path, heads: dict, rate: float, device: str = "cpu") -> tuple[dict[str, nn.Module], dict]:
+    """The four models of liu2023 by its names (the DropKey model at ``rate``), and every loaded
+    head model by its key in ``heads``."""
+    loaded = {key: load_head_model(a, device)[0] for key, a in heads.items()}
+    by_head = {"plain": load_classifier(base, device)[0], "none": loaded["none"], "dropout": loaded["dropout"], "dropkey": loaded[rate]}
+    return {name: by_head[head] for name, head in LIU2023_MODELS.items()}, loaded
+
+
+# -- training records -------------------------------------------------------------------------------
+def training_history(artifact: str | Path) -> pd.DataFrame:
+    """One row per epoch of a classifier or attention-head model: training and validation loss and
+    accuracy, whether the epoch was kept, images/s."""
+    return pd.read_csv(Path(artifact) / "history.csv")
+
+
+def test_predictions(artifact: Path) -> pd.DataFrame:
+    """The kept model's predictions on the test split: file, label, pred and one probability per class."""
+    return pd.read_csv(Path(artifact) / "predictions.csv")

@@ -1,0 +1,186 @@
+"""How the droplet classifiers and their maps respond to perturbed inputs (liu2023 Fig. 2-8).
+
+Images are resized to the network's input size exactly as in training (PIL, bilinear with
+antialiasing), *then* perturbed, then normalised: noise of variance v is therefore v at the
+network's input (in the chosen space, :mod:`.perturbations`), not blurred away by a later
+resize. All models see the same noisy images (one generator per variance and draw), so their
+curves are paired. Maps explain the image's true class, so that they can be scored against the
+droplet's mask; confidence is the softmax probability of the true class.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+import torchvision.transforms as T
+from PIL import Image
+from scipy import stats
+from tqdm.auto import tqdm
+
+from ..data.read import load_mask
+from ..explain import cams, heatmaps
+from . import perturbations
+from .resnet import MEAN, STD, ImageSplit
+
+
+def split_inputs(folder: Path, classes, imgsz: int, split: str = "test"):
+    """Images (N, S, S, 3) float in [0, 1] at the input size, labels (N,), masks (bool (S, S) or
+    None) and files of one split, in the classifier's order."""
+    data = ImageSplit(folder, split, classes)
+    resize = T.Resize((imgsz, imgsz), antialias=True)
+    images = np.stack([np.asarray(resize(Image.open(p).convert("RGB")), np.float32) / 255 for p, _ in data.samples])
+    masks = []
+    for f in data.files:
+        m = load_mask(folder, f)
+        masks.append(None if m is None else np.asarray(Image.fromarray(m).resize((imgsz, imgsz), Image.NEAREST)))
+    return images, np.array(data.targets), masks, data.files
+
+
+def normalised_batch(images: np.ndarray) -> torch.Tensor:
+    """(N, S, S, 3) in [0, 1] -> normalised (N, 3, S, S)."""
+    x = torch.from_numpy(np.ascontiguousarray(images, np.float32)).permute(0, 3, 1, 2)
+    return T.Normalize(MEAN, STD)(x)
+
+
+def probabilities(model: torch.nn.Module, images: np.ndarray, batch: int = 64) -> np.ndarray:
+    """Softmax probabilities (N, classes)."""
+    model.eval()
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        return np.concatenate([torch.softmax(model(normalised_batch(images[i:i + batch]).to(device)), 1).cpu().numpy()
+                               for i in range(0, len(images), batch)])
+
+
+def noisy(images: np.ndarray, variance: float, draw: int, seed: int, space: str = "normalised") -> np.ndarray:
+    """The images with Gaussian noise of ``variance``; the same (variance, draw, seed) gives the same noise."""
+    rng = np.random.default_rng([seed, draw, int(round(variance * 1e6))])
+    return np.stack([perturbations.gaussian_noise(img, variance, rng, space) for img in images])
+
+
+def noise_sweep(models: dict[str, torch.nn.Module], images: np.ndarray, labels: np.ndarray, variances, *, draws: int = 2,
+                seed: int = 0, space: str = "normalised") -> pd.DataFrame:
+    """One row per (model, variance, draw, image): probability of the true class and prediction."""
+    rows = []
+    for v in tqdm(list(variances), desc="noise sweep", unit="variance"):
+        for d in range(draws if v > 0 else 1):
+            x = noisy(images, v, d, seed, space)
+            for name, model in models.items():
+                p = probabilities(model, x)
+                rows.append(pd.DataFrame({"model": name, "variance": v, "draw": d, "image": np.arange(len(images)),
+                                          "p_true": p[np.arange(len(labels)), labels], "correct": p.argmax(1) == labels}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and its t-interval over independent units (NaN bounds for fewer than two)."""
+    values = np.asarray(values, float)
+    m = values.mean()
+    if len(values) < 2:
+        return m, np.nan, np.nan
+    if stats.sem(values) == 0:  # scipy wants a positive scale; identical values have a zero-width interval
+        return m, m, m
+    low, high = stats.t.interval(level, len(values) - 1, loc=m, scale=stats.sem(values))
+    return m, low, high
+
+
+def sweep_summary(sweep: pd.DataFrame, value: str = "p_true", level: float = 0.95) -> pd.DataFrame:
+    """Per model and variance: mean of ``value`` with a t-interval over images (draws averaged per
+    image first, so the interval counts images, not draws) and the accuracy."""
+    per_image = sweep.groupby(["model", "variance", "image"], sort=False)[[value, "correct"]].mean().reset_index()
+    rows = []
+    for (model, v), g in per_image.groupby(["model", "variance"], sort=False):
+        m, lo, hi = t_interval(g[value], level)
+        rows.append({"model": model, "variance": v, value: m, "low": lo, "high": hi, "accuracy": g.correct.mean(), "images": len(g)})
+    return pd.DataFrame(rows).set_index(["model", "variance"])
+
+
+def confidence_beside_paper(summary: pd.DataFrame, paper: pd.DataFrame, names: dict[str, str], label: str = "liu2023") -> pd.DataFrame:
+    """Our mean confidence at the paper's variances beside the paper's values (``names`` maps the
+    paper's model names to ours)."""
+    rows = []
+    for paper_name, ours in names.items():
+        for v, value in paper[paper_name].items():
+            have = (ours, v) in summary.index
+            rows.append({"model": ours, "variance": v, "confidence": summary.loc[(ours, v), "p_true"] if have else np.nan,
+                         f"confidence ({label})": value})
+    return pd.DataFrame(rows).set_index(["model", "variance"])
+
+
+def maps(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, method: str = "gradcam") -> np.ndarray:
+    """Maps (N, S, S) of the true class at ``layer4``."""
+    return cams.cam(model, normalised_batch(images), labels, "layer4", method)
+
+
+def score_maps(heat: np.ndarray, masks, clean: np.ndarray | None = None) -> pd.DataFrame:
+    """Per image: highlight IoU and energy share on the droplet mask, and (given the clean maps)
+    Spearman's rank correlation between the clean and this map (stability). NaN without a mask."""
+    rows = []
+    for i, (h, m) in enumerate(zip(heat, masks)):
+        row = {"image": i, "iou": np.nan, "energy_share": np.nan}
+        if m is not None and m.any():
+            row.update(iou=heatmaps.pixel_iou(heatmaps.highlight(h), m), energy_share=heatmaps.energy_share(h, m))
+        if clean is not None:
+            row["rank_correlation"] = stats.spearmanr(clean[i].ravel(), h.ravel())[0] if np.ptp(h) > 0 and np.ptp(clean[i]) > 0 else np.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def localisation_sweep(models: dict[str, torch.nn.Module], images: np.ndarray, labels: np.ndarray, masks, variances, methods,
+                       *, draws: int = 2, seed: int = 0, space: str = "normalised") -> pd.DataFrame:
+    """One row per (model, method, variance, draw, image): IoU, energy share and rank correlation
+    with the clean map of the same model and method."""
+    rows = []
+    for name, model in tqdm(models.items(), desc="localisation", unit="model"):
+        for method in methods:
+            clean = maps(model, images, labels, method)
+            for v in variances:
+                for d in range(draws if v > 0 else 1):
+                    heat = clean if v == 0 else maps(model, noisy(images, v, d, seed, space), labels, method)
+                    rows.append(score_maps(heat, masks, clean).assign(model=name, method=method, variance=v, draw=d))
+    return pd.concat(rows, ignore_index=True)
+
+
+def localisation_summary(sweep: pd.DataFrame, values=("iou", "energy_share", "rank_correlation")) -> pd.DataFrame:
+    """Mean of each score per model, method and variance (draws averaged per image first)."""
+    per_image = sweep.groupby(["model", "method", "variance", "image"], sort=False)[list(values)].mean()
+    return per_image.groupby(["model", "method", "variance"], sort=False).mean()
+
+
+def perturbed_sets(images: np.ndarray, masks, *, rotation: float, stretch: tuple[float, float], contrast: float,
+                   small: float) -> dict[str, tuple[np.ndarray, list]]:
+    """The test images under each of liu2023's other perturbations, masks moved along."""
+    def geometric(fn):
+        out = [fn(img, m) for img, m in zip(images, masks)]
+        return np.stack([o[0] for o in out]), [o[1] for o in out]
+
+    return {f"rotated {rotation:g}°": geometric(lambda img, m: perturbations.rotate(img, rotation, m)),
+            f"stretched x{stretch[0]:g}, y{stretch[1]:g}": geometric(lambda img, m: perturbations.stretch(img, *stretch, mask=m)),
+            f"low contrast x{contrast:g}": (np.stack([perturbations.low_contrast(img, contrast) for img in images]), list(masks)),
+            f"small object x{small:g}": geometric(lambda img, m: perturbations.small_object(img, small, m))}
+
+
+def perturbation_table(models: dict[str, torch.nn.Module], sets: dict, labels: np.ndarray, method: str = "gradcam") -> pd.DataFrame:
+    """Per perturbation and model: accuracy, mean true-class confidence, and the map's IoU and energy share."""
+    rows = []
+    for kind, (x, masks) in sets.items():
+        for name, model in models.items():
+            p = probabilities(model, x)
+            scores = score_maps(maps(model, x, labels, method), masks)
+            rows.append({"perturbation": kind, "model": name, "accuracy": (p.argmax(1) == labels).mean(),
+                         "confidence": p[np.arange(len(labels)), labels].mean(), "iou": scores.iou.mean(),
+                         "energy_share": scores.energy_share.mean()})
+    return pd.DataFrame(rows).set_index(["perturbation", "model"])
+
+
+def map_grid(models: dict[str, torch.nn.Module], inputs: dict[str, np.ndarray], label: int, method: str = "gradcam"):
+    """Each model's map of ``label`` on each input image: (images, maps), rows = models, columns = inputs."""
+    x = np.stack(list(inputs.values()))
+    rows = {name: maps(model, x, np.full(len(x), label), method) for name, model in models.items()}
+    return [list(x) for _ in models], [list(m) for m in rows.values()]
+
+
+def maps_by_method(model: torch.nn.Module, image: np.ndarray, label: int, methods) -> list[np.ndarray]:
+    """One image's map under each CAM method (liu2023 Fig. 5)."""
+    return [maps(model, image[None], np.array([label]), m)[0] for m in methods]

@@ -1,0 +1,98 @@
+"""Training the ResNet50 classifiers, cached.
+
+torchvision gives no trainer, so the loop here is the plain supervised one: AdamW with a
+one-cycle learning rate, cross-entropy, and the checkpoint of the epoch with the best validation
+accuracy (xu2024 §3.3 keeps the best checkpoint too).
+
+A trained classifier is a cached artifact ``classifier-<dataset>-<key>/`` keyed by its
+configuration, the dataset's identity and the code of this module and :mod:`.resnet`. It holds
+``model.pt`` (weights, classes, configuration), ``history.csv`` (one row per epoch) and
+``predictions.csv`` (test set); :mod:`.models` reads them.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from ..data import read
+from ..study import cache
+from ..study.seeding import seed_everything
+from . import resnet
+from .resnet import ClassifierConfig, build_resnet50, check_split, load_classifier, loader, predict, save_checkpoint
+
+# Bump to rebuild every classifier on purpose (a change outside the keyed code that alters training).
+VERSION = 1
+
+
+def fit(model: nn.Module, train_dl: DataLoader, val_dl: DataLoader, config: ClassifierConfig, device: str,
+        checkpoint: Path) -> pd.DataFrame:
+    """Train for ``config.epochs``; save the best-on-validation weights to ``checkpoint``; return the history."""
+    model.to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.lr, total_steps=config.epochs * len(train_dl), pct_start=0.2)
+    history, best = [], (-1.0, np.inf)
+    bar = tqdm(total=config.epochs * len(train_dl), desc=f"training {config.dataset}", unit="batch")
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        t0, seen, correct, total_loss = time.perf_counter(), 0, 0, 0.0
+        for x, y in train_dl:
+            x, y = x.to(device), y.to(device)
+            logits = model(x)
+            loss = nn.functional.cross_entropy(logits, y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            seen += len(y)
+            correct += (logits.argmax(1) == y).sum().item()
+            total_loss += loss.item() * len(y)
+            bar.update()
+        train_s = time.perf_counter() - t0
+        probs, labels, val_loss = predict(model, val_dl, device)
+        val_acc = float((probs.argmax(1) == labels).mean())
+        improved = (val_acc, -val_loss) > (best[0], -best[1])
+        if improved:
+            best = (val_acc, val_loss)
+            save_checkpoint(model, config, checkpoint, epoch)
+        history.append({"epoch": epoch, "train_loss": total_loss / seen, "train_acc": correct / seen,
+                        "val_loss": val_loss, "val_acc": val_acc, "best": improved, "train_s": train_s,
+                        "img_per_s": seen / train_s})
+        bar.set_postfix(epoch=epoch, val_acc=f"{val_acc:.3f}")
+    bar.close()
+    return pd.DataFrame(history)
+
+
+def train_classifier(folder: str | Path, config: ClassifierConfig, device: str = "cpu", *, force: bool = False) -> Path:
+    """Train (or fetch from the cache) the classifier ``config`` on the dataset in ``folder``."""
+    folder = Path(folder)
+    for split in read.SPLITS:  # all of them before minutes of training, not only the first
+        check_split(folder / split, read.class_folders(folder, config.classes).values())
+    key = {**dataclasses.asdict(config), "data": cache.dataset_identity(folder), "version": VERSION}
+    if config.weights:  # the file's content, not its name, identifies the weights
+        key["weights"] = hashlib.sha256(Path(config.weights).expanduser().read_bytes()).hexdigest()[:16]
+
+    def build(out: Path) -> None:
+        seed_everything(config.seed)
+        model = build_resnet50(len(config.classes), config.weights)
+        history = fit(model, loader(folder, "train", config, train=True), loader(folder, "val", config),
+                      config, device, out / "model.pt")
+        cache.atomic_write_text(out / "history.csv", history.to_csv(index=False))
+        best, _ = load_classifier(out, device)
+        test = loader(folder, "test", config)
+        probs, labels, _ = predict(best, test, device)
+        table = pd.DataFrame({"file": test.dataset.files, "label": labels, "pred": probs.argmax(1)})
+        for i, c in enumerate(config.classes):
+            table[f"p_{c}"] = probs[:, i]
+        cache.atomic_write_text(out / "predictions.csv", table.to_csv(index=False))
+
+    return cache.cached_artifact(f"classifier-{config.dataset}", key, build, code=[Path(__file__), resnet],
+                                 packages=["torch", "torchvision"], force=force)

@@ -1,0 +1,246 @@
+"""Evaluating and running trained YOLOv5 variants (xu2024 §3.3, §4.2): ultralytics' validator
+for P, R and mAP, its predictor for boxes, thop for GFLOPs, and a step-time benchmark.
+
+Kept apart from :mod:`lib.detection.training`, whose source keys the trained models' cache:
+changing how models are scored must not retrain them.
+"""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.benchmark.utils.timer import timer as clock  # synchronises CUDA before reading the time
+from tqdm import tqdm
+
+from ..data.read import find_image, load_rgb
+from ..study import papers
+from . import detectors
+from .models import load_detector
+from .training import data_yaml, ultralytics_device
+
+METRICS = ("precision", "recall", "mAP50", "mAP50-95")
+
+
+def evaluate(artifact: str | Path, folder: str | Path, split: str = "test", *, imgsz: int, batch: int = 16,
+             device: str = "cpu") -> tuple[pd.DataFrame, dict]:
+    """ultralytics' validator on ``split`` of the detection set in ``folder``.
+
+    Returns one row for ``all`` and one per class (precision, recall, mAP50, mAP50-95,
+    instances), and ultralytics' speed record (ms per image for each stage; a measurement that
+    varies between runs).
+    """
+    model = load_detector(artifact)
+    with tempfile.TemporaryDirectory() as tmp:
+        m = model.val(data=str(data_yaml(folder, Path(tmp) / "data.yaml")), split=split, imgsz=imgsz, batch=batch,
+                      device=ultralytics_device(device), workers=0, plots=False, verbose=False, project=tmp,
+                      name="val", exist_ok=True)
+    rows = [{"class": "all", "precision": m.box.mp, "recall": m.box.mr, "mAP50": m.box.map50, "mAP50-95": m.box.map,
+             "instances": int(m.nt_per_class.sum())}]
+    for i, c in enumerate(m.ap_class_index):
+        p, r, ap50, ap = m.box.class_result(i)
+        rows.append({"class": m.names[int(c)], "precision": p, "recall": r, "mAP50": ap50, "mAP50-95": ap,
+                     "instances": int(m.nt_per_class[c])})
+    return pd.DataFrame(rows).set_index("class").astype({k: float for k in METRICS}), dict(m.speed)
+
+
+def evaluate_sets(artifacts: dict[str, Path], sets: dict[float, Path], *, imgsz: int, split: str = "test",
+                  device: str = "cpu") -> pd.DataFrame:
+    """Every model on every set: one row per (set key, model) with the overall metrics.
+
+    ``artifacts`` maps a model's display name to its trained artifact, ``sets`` e.g. an
+    occlusion rate to the detection set scored at it.
+    """
+    rows = []
+    pairs = [(k, name) for k in sets for name in artifacts]
+    for k, name in tqdm(pairs, desc="evaluating", leave=False):
+        table, _ = evaluate(artifacts[name], sets[k], split, imgsz=imgsz, device=device)
+        rows.append({"set": k, "model": name, **table.loc["all", list(METRICS)].to_dict()})
+    return pd.DataFrame(rows)
+
+
+def detect(artifact: str | Path, images: list[np.ndarray], *, imgsz: int, conf: float = 0.25,
+            device: str = "cpu") -> list[pd.DataFrame]:
+    """Detections on RGB uint8 images: one frame per image (x1, y1, x2, y2 in px, conf, class_id)."""
+    model = load_detector(artifact)
+    bgr = [cv2.cvtColor(img, cv2.COLOR_RGB2BGR) for img in images]  # ultralytics reads arrays as BGR
+    results = model.predict(bgr, imgsz=imgsz, conf=conf, device=ultralytics_device(device), verbose=False)
+    frames = []
+    for r in results:
+        boxes = r.boxes.cpu()
+        frame = pd.DataFrame(boxes.xyxy.numpy(), columns=["x1", "y1", "x2", "y2"])
+        frames.append(frame.assign(conf=boxes.conf.numpy(), class_id=boxes.cls.numpy().astype(int)))
+    return frames
+
+
+def complexity(variant: str, scale: str, nc: int, imgsz: int) -> dict:
+    """Parameters and GFLOPs of ``variant`` at a square input of ``imgsz`` (thop, as ultralytics counts)."""
+    from ultralytics.utils.torch_utils import get_flops, get_num_params
+
+    with tempfile.TemporaryDirectory() as tmp:
+        model = detectors.build_detector(variant, scale, nc, tmp).model
+    return {"parameters": get_num_params(model), "GFLOPs": get_flops(model, imgsz)}
+
+
+def complexity_table(variants, nc: int, settings: list[tuple[str, int]]) -> pd.DataFrame:
+    """Parameters and GFLOPs of each variant at each (scale, input size), one row per variant."""
+    rows = []
+    for v in variants:
+        row = {"model": detectors.display_name(v)}
+        for scale, imgsz in dict.fromkeys(settings):
+            c = complexity(v, scale, nc, imgsz)
+            row[f"parameters ({scale})"] = c["parameters"]
+            row[f"GFLOPs ({scale}, {imgsz} px)"] = round(c["GFLOPs"], 2)
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("model")
+
+
+def comparison_table(scores: dict[str, tuple[pd.DataFrame, dict]], histories: dict[str, pd.DataFrame],
+                     sizes: pd.DataFrame, scale: str, imgsz: int) -> pd.DataFrame:
+    """One row per detector: test P, R, mAP (from :func:`evaluate`); the validation mAP@0.5:0.95
+    of the kept epoch (ultralytics keeps the epoch where it peaks); parameters and GFLOPs at the
+    trained scale and size; median training seconds per epoch and inference ms per image."""
+    rows = []
+    for name, (table, speed) in scores.items():
+        h = histories[name]
+        epoch_s = h.elapsed_s.diff().fillna(h.elapsed_s.iloc[0])
+        kept = h.loc[h["mAP50-95"].idxmax()]
+        rows.append({"model": name, **table.loc["all", list(METRICS)].to_dict(),
+                     "val mAP50-95 (kept epoch)": kept["mAP50-95"], "kept epoch": int(kept.epoch),
+                     "parameters": int(sizes.loc[name, f"parameters ({scale})"]),
+                     "GFLOPs": sizes.loc[name, f"GFLOPs ({scale}, {imgsz} px)"],
+                     "train s/epoch": float(epoch_s.median()), "inference ms/image": speed["inference"]})
+    return pd.DataFrame(rows).set_index("model")
+
+
+def step_time_ratios(variants, scale: str, nc: int, *, imgsz: int, batch: int, repeats: int = 5,
+                     seed: int = 0) -> pd.DataFrame:
+    """Forward + backward time of one training batch per variant, relative to the baseline.
+
+    Every variant runs in the same process on the same batch, interleaved round by round, so
+    that a drift in machine load hits all of them alike and cancels in the ratio to the median
+    baseline step. A benchmark: the absolute times vary between runs, the ratios far less.
+    """
+    variants = list(dict.fromkeys(["baseline", *variants]))
+    torch.manual_seed(seed)
+    x = torch.rand(batch, 3, imgsz, imgsz)
+    with tempfile.TemporaryDirectory() as tmp:
+        models = {v: detectors.build_detector(v, scale, nc, tmp).model.train() for v in variants}
+
+    def step(model) -> float:
+        t0 = clock()
+        sum(t.float().sum() for t in _tensors(model(x))).backward()
+        model.zero_grad(set_to_none=True)
+        return clock() - t0
+
+    for model in models.values():  # warm-up: allocator and kernel choice
+        step(model)
+    times = {v: [] for v in variants}
+    for _ in tqdm(range(repeats), desc="timing training steps", leave=False):
+        for v, model in models.items():
+            times[v].append(step(model))
+    median = {v: float(np.median(t)) for v, t in times.items()}
+    return pd.DataFrame({
+        "variant": variants,
+        "step_s (median)": [median[v] for v in variants],
+        "ratio to baseline": [median[v] / median["baseline"] for v in variants],
+    }).set_index("variant")
+
+
+def _tensors(out) -> list[torch.Tensor]:
+    """The tensors of a training-mode Detect output (nested dicts, lists or tuples of tensors)."""
+    if isinstance(out, torch.Tensor):
+        return [out]
+    items = out.values() if isinstance(out, dict) else out
+    return [t for item in items for t in _tensors(item)]
+
+
+def variant_selection(comparison: pd.DataFrame, metric: str = "mAP50-95", *, baseline: str = papers.XU2024_BASELINE,
+                      paper_choice: str = papers.XU2024_SELECTED) -> pd.DataFrame:
+    """The detectors ranked by ``metric``, with each one's gap to the baseline and to the mean of
+    the other attention variants (the paper's "about 2 % above the others"), in points."""
+    scores = comparison[metric]
+    attended = scores.drop(baseline, errors="ignore")
+    rows = []
+    for name, value in scores.sort_values(ascending=False).items():
+        others = attended.drop(name, errors="ignore")
+        rows.append({"model": name, metric: value, "rank": len(rows) + 1,
+                     "vs baseline (points)": 100 * (value - scores[baseline]) if baseline in scores else float("nan"),
+                     "vs other attention variants (points)": 100 * (value - others.mean()) if name != baseline and len(others) else float("nan"),
+                     "paper's choice": name == paper_choice})
+    return pd.DataFrame(rows).set_index("model")
+
+
+def selection_verdict(selection: pd.DataFrame, metric: str = "mAP50-95", *, paper_choice: str = papers.XU2024_SELECTED,
+                      label: str | None = None) -> str:
+    """One paragraph: what the data select by ``metric`` (called ``label`` in the text), and where
+    the paper's choice lands."""
+    best = selection.index[0]
+    text = f"By {label or metric}, the data select {best} ({selection.loc[best, metric]:.3f})."
+    if paper_choice not in selection.index:
+        return text + f" The paper's choice, {paper_choice}, was not trained in this run."
+    r = selection.loc[paper_choice]
+    text += (f" The paper's choice, {paper_choice}, ranks {int(r['rank'])} of {len(selection)}: "
+             f"{r['vs baseline (points)']:+.1f} points against the baseline and "
+             f"{r['vs other attention variants (points)']:+.1f} against the mean of the other attention variants "
+             f"(the paper: about +2).")
+    if best != paper_choice:
+        text += " This run does not reproduce the paper's selection."
+    return text
+
+
+def predictions_on_sets(artifacts: dict[str, Path], sets: dict, stems: list[str], *, imgsz: int, split: str = "test",
+                        conf: float = 0.25, device: str = "cpu") -> tuple[dict, dict]:
+    """Each model's detections on the same images of every set (xu2024 Fig. 11).
+
+    Returns ``images[(set key, stem)]`` (RGB) and ``detections[(set key, stem, model)]``, the
+    inputs of :func:`lib.detection.plots.prediction_grid`.
+    """
+    images = {(k, s): load_rgb(find_image(Path(folder) / "images" / split, s)) for k, folder in sets.items() for s in stems}
+    detections = {}
+    for name, artifact in artifacts.items():
+        for k in sets:
+            frames = detect(artifact, [images[(k, s)] for s in stems], imgsz=imgsz, conf=conf, device=device)
+            detections.update({(k, s, name): f for s, f in zip(stems, frames)})
+    return images, detections
+
+
+def metrics_beside_paper(results: pd.DataFrame, paper: pd.DataFrame, keys: list[str], label: str = "xu2024") -> pd.DataFrame:
+    """The rows of ``results`` that the paper reports, each metric followed by the paper's value
+    in a column named ``<metric> (<label>)``."""
+    metrics = [c for c in paper.columns if c not in keys]
+    merged = results.merge(paper, on=keys, how="inner", suffixes=("", f" ({label})"))
+    order = keys + [c for m in metrics for c in (m, f"{m} ({label})")]
+    return merged[order].set_index(keys)
+
+
+def occlusion_verdict(results: pd.DataFrame, paper: pd.DataFrame, *, baseline: str = papers.XU2024_BASELINE,
+                      attended: str = papers.XU2024_SELECTED, metrics=("mAP50", "mAP50-95")) -> str:
+    """How the attended detector's lead over the baseline moves with occlusion, ours beside the
+    paper's (its headline: +4.6 points of mAP@0.5 at 70 %), and what occlusion costs each model."""
+    def gaps(table):
+        wide = table.pivot(index="occlusion", columns="model", values=list(metrics))
+        return {m: 100 * (wide[m][attended] - wide[m][baseline]) for m in metrics}
+
+    ours, theirs = gaps(results), gaps(paper)
+    lines = []
+    for m in metrics:
+        pairs = ", ".join(f"{r:.0%}: {ours[m][r]:+.1f}" + (f" (xu2024 {theirs[m][r]:+.1f})" if r in theirs[m] else "")
+                          for r in ours[m].index)
+        lines.append(f"{attended} minus {baseline}, {m} in points, by occlusion: {pairs}.")
+    worst = results.occlusion.max()
+    for model in (baseline, attended):
+        r = results[results.model == model].set_index("occlusion")
+        lines.append(f"{model}: mAP50 {r.loc[0.0, 'mAP50']:.3f} at 0 % and {r.loc[worst, 'mAP50']:.3f} at {worst:.0%} "
+                     f"({100 * (r.loc[worst, 'mAP50'] - r.loc[0.0, 'mAP50']):+.1f} points).")
+    return "\n".join(lines)
+
+
+def most_labelled(objects: pd.DataFrame, n: int, split: str = "test") -> list[str]:
+    """The ``n`` images of ``split`` with the most labelled features (ties by name): the busiest
+    scenes, where occlusion and attention have the most to show."""
+    counts = objects[objects.split == split].groupby("image").size()
+    return sorted(counts.index, key=lambda s: (-counts[s], s))[:n]

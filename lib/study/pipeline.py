@@ -1,0 +1,259 @@
+"""Execute the study's notebooks headlessly with papermill (what ``run_all.sh`` calls).
+
+``python -m lib.study.pipeline --profile quick --only 01,03 --force``
+
+* Notebooks ``notebooks/NN_*.ipynb`` run in order; a new notebook joins by existing.
+* Figures and tables are written to a staging folder and published into
+  ``figures/<profile>/`` only when every selected notebook succeeded, so a failed or killed
+  run leaves the previous results untouched. Cached artifacts built before the failure stay,
+  and the next run resumes from them.
+* Executed copies go to ``data/runs/<profile>/``; those of the reference profile also replace
+  the notebooks in ``notebooks/``, so that a reader opening them sees the reference results.
+* ``--update-golden`` executes the notebooks as stored (their default, ``smoke``) into
+  ``tests/golden/``, the copies that nbval checks in CI, under the pinned numerical setup of
+  ``tests/run.sh`` (:mod:`lib.study.numerics`).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from . import numerics, paths
+from .profiles import PROFILES, get_profile
+
+REFERENCE_PROFILE = "quick"
+KERNEL = "microvision-study"
+RUN_NOTE_TAG = "run-note"  # marks the markdown cell that records a reference run's parameters
+
+
+class PipelineError(RuntimeError):
+    """A failure with a message meant for the user, printed without a traceback."""
+
+
+def discover(notebooks_dir: Path | None = None) -> list[Path]:
+    return sorted((notebooks_dir or paths.NOTEBOOKS_DIR).glob("[0-9][0-9]_*.ipynb"))
+
+
+def select(available: list[Path], only: str | None) -> list[Path]:
+    """Notebooks picked by ``--only``: comma-separated numbers (``01,3``) or names (``01_dataset_prep``)."""
+    if not only:
+        return available
+    chosen = []
+    for token in (t.strip() for t in only.split(",") if t.strip()):
+        hits = [p for p in available if p.stem == token or (token.isdigit() and int(p.stem[:2]) == int(token))]
+        if not hits:
+            names = ", ".join(p.stem for p in available)
+            raise PipelineError(f"unknown notebook {token!r}; the study has: {names}")
+        chosen += [h for h in hits if h not in chosen]
+    return sorted(chosen)
+
+
+def clean_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Drop run-to-run noise (papermill timings, execution stamps) so committed copies diff cleanly."""
+    nb.metadata.pop("papermill", None)
+    for cell in nb.cells:
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+    return nb
+
+
+def drop_images(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Golden copies keep text only: nbval never compares images, and git need not carry them."""
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            for mime in [m for m in out.get("data", {}) if m.startswith("image/")]:
+                del out.data[mime]
+    return nb
+
+
+def strip_run_note(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Remove the note a previous reference run left, so that papermill sees the notebook's own cells."""
+    nb.cells = [c for c in nb.cells if RUN_NOTE_TAG not in c.metadata.get("tags", [])]
+    return nb
+
+
+def as_reference_copy(nb: nbformat.NotebookNode, parameters: dict) -> nbformat.NotebookNode:
+    """Turn papermill's injected-parameters cell into a markdown note.
+
+    The executed outputs are kept, but "Run All" in JupyterLab again uses the parameters cell's
+    defaults (``smoke``) instead of the reference run's injected values.
+    """
+    for i, cell in enumerate(nb.cells):
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            values = ", ".join(f"`{k} = {v!r}`" for k, v in parameters.items())
+            note = nbformat.v4.new_markdown_cell(
+                f"*The outputs below come from `run_all.sh`, which ran this notebook with {values}. "
+                "Run All in JupyterLab uses the defaults of the cell above.*"
+            )
+            note.metadata["tags"] = [RUN_NOTE_TAG]
+            note.id = RUN_NOTE_TAG  # a fixed id, so reruns do not churn the committed notebook
+            nb.cells[i] = note
+    return nb
+
+
+@dataclass
+class Failure:
+    notebook: str
+    cell: str
+    error: str
+    executed_copy: Path
+
+
+def execute(src: Path, dst: Path, parameters: dict | None, env: dict[str, str]) -> Failure | None:
+    """Run one notebook with papermill into ``dst``; a failure is returned, not raised."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    nb = strip_run_note(nbformat.read(src, as_version=4))
+    staged_src = dst.with_name(f".{dst.stem}.input.ipynb")
+    nbformat.write(nb, staged_src)
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        papermill.execute_notebook(
+            str(staged_src), str(dst), parameters=parameters or None, kernel_name=KERNEL,
+            cwd=str(src.parent), progress_bar=False, log_output=False,
+        )
+        return None
+    except PapermillExecutionError as e:
+        # papermill's cell index counts its injected cells; name the cell by its first line instead
+        cells = nbformat.read(dst, as_version=4).cells
+        source = next((c.source for c in cells if c.get("execution_count") == e.exec_count), "").strip().splitlines()
+        first = next((line for line in source if not line.startswith("#")), source[0] if source else "")
+        cell = f"the cell starting `{first[:80]}` (execution count {e.exec_count})"
+        return Failure(src.stem, cell, f"{e.ename}: {e.evalue}", dst)
+    except Exception as e:  # the kernel died or never started: no cell raised
+        return Failure(src.stem, "no cell (the kernel died or could not start)", f"{type(e).__name__}: {e}", dst)
+    finally:
+        staged_src.unlink(missing_ok=True)
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def writable_dir(path: Path) -> None:
+    """Create ``path`` if needed and check that files can be written there."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".write-probe-{os.getpid()}"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as e:
+        raise PipelineError(f"cannot write to {path}: {e.strerror}") from None
+
+
+def publish(staging: Path, dest: Path) -> int:
+    """Move every file from ``staging`` into ``dest`` (one rename each); return how many."""
+    dest.mkdir(parents=True, exist_ok=True)
+    moved = 0
+    for f in sorted(staging.rglob("*")):
+        if f.is_file():
+            target = dest / f.relative_to(staging)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(f, target)
+            moved += 1
+    shutil.rmtree(staging)
+    return moved
+
+
+def kernel_env(staging: Path, golden: bool, force: bool) -> dict[str, str]:
+    """Environment of the notebook kernels: results staged, and for golden copies the numerical
+    setup that nbval re-executes them under (``tests/run.sh``, :mod:`lib.study.numerics`)."""
+    env = {"STUDY_FIGURES_DIR": str(staging), "TQDM_MININTERVAL": "30"}
+    if golden:
+        env |= numerics.PINNED_ENV
+    if force:
+        env["STUDY_FORCE_SINCE"] = repr(time.time())
+    return env
+
+
+def run(profile: str, only: str | None = None, force: bool = False, seed: int | None = None,
+        data_root: str | None = None, device: str | None = None, golden: bool = False) -> None:
+    get_profile(profile)  # unknown profile: one clear error before anything runs
+    notebooks = select(discover(), only)
+    if not notebooks:
+        raise PipelineError(f"no notebooks found in {paths.NOTEBOOKS_DIR}")
+    if data_root and not Path(data_root).is_dir():
+        raise PipelineError(f"data_root {data_root} is not a folder")
+    results_dir = paths.FIGURES_DIR / profile
+    writable_dir(paths.FIGURES_DIR)
+    writable_dir(results_dir)
+    runs_dir = paths.REPO_ROOT / "tests" / "golden" if golden else paths.DATA_DIR / "runs" / profile
+    writable_dir(runs_dir)
+    writable_dir(paths.CACHE_DIR)
+
+    staging = paths.FIGURES_DIR / f".staging-{profile}-{os.getpid()}"
+    staging.mkdir()
+    env = kernel_env(staging, golden, force)
+    parameters = {} if golden else {"profile": profile}
+    parameters |= {k: v for k, v in (("seed", seed), ("data_root", data_root), ("device", device)) if v is not None}
+
+    what = "golden copies (notebook defaults)" if golden else f"profile '{profile}'"
+    print(f"study: {len(notebooks)} notebook(s), {what}{', ignoring caches' if force else ''}")
+    executed: list[Path] = []
+    start = time.time()
+    try:
+        for src in notebooks:
+            t0 = time.time()
+            print(f"  {src.stem} ...", end="", flush=True)
+            dst = runs_dir / src.name
+            failure = execute(src, dst, parameters, env)
+            if failure:
+                print(" FAILED")
+                raise PipelineError(
+                    f"notebook {failure.notebook} failed in {failure.cell}: {failure.error}\n"
+                    f"  executed copy with the traceback: {failure.executed_copy}\n"
+                    f"  figures/{profile}/ was left as it was; finished cached artifacts are kept for the next run"
+                )
+            nb = clean_notebook(nbformat.read(dst, as_version=4))
+            nbformat.write(drop_images(nb) if golden else nb, dst)
+            executed.append(dst)
+            print(f" done in {time.time() - t0:.0f} s")
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)  # nothing of a failed run is published
+        raise
+
+    moved = publish(staging, results_dir)
+    if profile == REFERENCE_PROFILE and not golden:
+        for dst in executed:
+            nb = as_reference_copy(nbformat.read(dst, as_version=4), parameters)
+            nbformat.write(nb, paths.NOTEBOOKS_DIR / dst.name)
+        print(f"  reference run: executed notebooks copied into {paths.NOTEBOOKS_DIR}")
+    print(f"study: {moved} figure/table files in figures/{profile}/; executed notebooks in {runs_dir}")
+    print(f"study: total wall time {time.time() - start:.1f} s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="run_all.sh", description="Rebuild the study's figures and tables.")
+    parser.add_argument("--profile", default=REFERENCE_PROFILE, help=f"one of {', '.join(PROFILES)} (default {REFERENCE_PROFILE})")
+    parser.add_argument("--only", help="comma-separated notebooks to run, by number or name, e.g. 01,03")
+    parser.add_argument("--force", action="store_true", help="rebuild cached artifacts instead of reusing them")
+    parser.add_argument("--seed", type=int, help="override the profile's seed")
+    parser.add_argument("--data-root", help="folder holding real datasets in the study's layout")
+    parser.add_argument("--device", help="torch device, e.g. cuda or cpu (default: cuda when available)")
+    parser.add_argument("--update-golden", action="store_true",
+                        help="re-execute the notebooks at their defaults (smoke) into tests/golden/ for nbval")
+    args = parser.parse_args(argv)
+    try:
+        run("smoke" if args.update_golden else args.profile, args.only, args.force, args.seed,
+            args.data_root, args.device, golden=args.update_golden)
+    except (PipelineError, ValueError) as e:
+        print(f"\nERROR: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nERROR: interrupted; figures were left as they were, finished cached artifacts are kept", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
