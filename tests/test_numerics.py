@@ -20,7 +20,7 @@ def test_pinned_setup_is_in_force():
 def test_a_departure_is_reported():
     """mismatches() must see an unpinned process: it is what makes the test above able to fail."""
     env = {k: v for k, v in os.environ.items() if k not in numerics.PINNED_ENV}
-    code = "from lib import numerics; print(numerics.mismatches())"
+    code = "from lib.study import numerics; print(numerics.mismatches())"
     out = subprocess.run([sys.executable, "-c", code], env=env, cwd=paths.REPO_ROOT, capture_output=True, text=True, check=True).stdout
     for name in numerics.PINNED_ENV:
         assert name in out

@@ -67,6 +67,10 @@ def test_heads_train_on_the_frozen_backbone_and_the_study_runs(trained, toy, tmp
         assert all(torch.equal(p, q) for p, q in zip(model.layer4.state_dict().values(), plain.layer4.state_dict().values()))
         models[head.label] = model
     assert list(models) == ["ResNet50", "ResNet50+attention", "ResNet50+Dropout", "ResNet50+DropKey"]
+    named, loaded = classification_models.liu2023_models(base, {"none": artifacts["none"], "dropout": artifacts["dropout"],
+                                                               0.3: artifacts["dropkey"]}, 0.3)
+    assert list(named) == list(classification_models.LIU2023_MODELS) and set(loaded) == {"none", "dropout", 0.3}
+    assert all(torch.equal(p, q) for p, q in zip(named["ResNet50+DropKey"].state_dict().values(), models["ResNet50+DropKey"].state_dict().values()))
 
     images, labels, masks, files = robustness.split_inputs(toy, CLASSES, 64)  # layer4 2x2 (1x1 at the toy's 32 px)
     assert images.shape == (8, 64, 64, 3) and images.dtype == np.float32 and 0 <= images.min() and images.max() <= 1
@@ -85,6 +89,9 @@ def test_heads_train_on_the_frozen_backbone_and_the_study_runs(trained, toy, tmp
     table = robustness.perturbation_table(models, sets, labels)
     assert len(table) == 4 * 4 and table.accuracy.between(0, 1).all()
     grid_images, grid_maps = robustness.map_grid(models, {"a": images[0], "b": images[1]}, int(labels[0]))
+    by_method = robustness.maps_by_method(models["ResNet50"], images[0], int(labels[0]), ["gradcam", "layercam"])
+    assert len(by_method) == 2 and by_method[0].shape == (64, 64)
+    assert np.allclose(by_method[0], robustness.maps(models["ResNet50"], images[:1], labels[:1], "gradcam")[0])
     assert len(grid_maps) == 4 and all(len(r) == 2 and r[0].shape == (64, 64) for r in grid_maps)
     assert len(explain_plots.overlay_grid(grid_images, grid_maps, list(models), ["a", "b"]).axes) == 8
     fig = classification_plots.curves_with_bands(summary.rename(index={"ResNet50+DropKey": "ResNet50+DropKey"}), "p_true", "p",

@@ -13,11 +13,11 @@ import cv2
 import numpy as np
 import pandas as pd
 import torch
-from torch.utils.benchmark.utils.timer import timer as clock  # synchronises CUDA before reading the time
 from tqdm import tqdm
 
 from ..data.read import find_image, load_rgb
 from ..study import papers
+from ..study.numerics import clock
 from . import detectors
 from .models import load_detector
 from .training import data_yaml, ultralytics_device

@@ -37,9 +37,9 @@ import cv2
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.benchmark.utils.timer import timer as clock  # synchronises CUDA before reading the time
 
 from ..explain.cams import METHODS, check_request
+from ..study.numerics import clock
 from .models import load_detector
 
 

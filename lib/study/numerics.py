@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import platform
+import time
 
 PINNED_THREADS = 2
 PINNED_ENV = {
@@ -76,6 +77,18 @@ def mismatches() -> list[str]:
     return out
 
 
+def clock() -> float:
+    """``time.perf_counter()`` once the GPU has finished the work queued so far, so that a timing
+    measures the work and not its launch. (``torch.utils.benchmark`` does the same, but importing it
+    prints a CUDA_HOME warning into the notebooks on a machine without CUDA, and its ``Timer`` adds
+    warm-up calls to every measurement.)"""
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    return time.perf_counter()
+
+
 def cpu_model() -> str:
     try:
         with open("/proc/cpuinfo") as f:
@@ -92,7 +105,7 @@ def describe(device: str) -> dict[str, str]:
         machine = f"{torch.cuda.get_device_name(device)} (CUDA), host CPU {cpu_model()}"
     else:
         machine = f"{cpu_model()}, {os.cpu_count()} logical CPUs"
-    setup = "pinned for the golden copies (lib/numerics.py)" if pinned() else "this machine's own (not pinned)"
+    setup = "pinned for the golden copies (lib/study/numerics.py)" if pinned() else "this machine's own (not pinned)"
     return {
         "machine": machine,
         "numerics": (f"torch CPU kernels {torch.backends.cpu.get_cpu_capability()}, {torch.get_num_threads()} threads "
