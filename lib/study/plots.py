@@ -1,5 +1,5 @@
-"""Figure helpers every part of the study uses: the colour of each class or model, labelled
-image panels, a pixel box, means with their intervals. Each figure function returns a matplotlib figure."""
+"""Figure helpers every part of the study uses: the colour of each class or model, a grid of
+labelled image panels, a pixel box, means with their intervals. Each figure function returns a matplotlib figure."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -15,16 +15,6 @@ def box(ax, r, colour, text: str | None = None, fontsize: float = 6, **style) ->
     ax.add_patch(plt.Rectangle((r.x1, r.y1), r.x2 - r.x1, r.y2 - r.y1, fill=False, ec=colour, **style))
     if text:
         ax.text(r.x1, r.y1 - 2, text, color=colour, fontsize=fontsize, va="bottom")
-
-
-def image_row(images: list[np.ndarray], titles: list[str]) -> plt.Figure:
-    fig, axes = plt.subplots(1, len(images), figsize=(3.0 * len(images), 2.3), squeeze=False)
-    for ax, img, title in zip(axes[0], images, titles):
-        ax.imshow(img)
-        ax.set_title(title, fontsize=8)
-        ax.axis("off")
-    fig.tight_layout()
-    return fig
 
 
 def panel_grid(rows: list[list[np.ndarray]], row_labels: list[str], col_titles: list[str], cmap: str = "magma",
