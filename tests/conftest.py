@@ -1,4 +1,5 @@
 import cv2
+import matplotlib
 import numpy as np
 import pytest
 
@@ -6,6 +7,9 @@ from lib.classification import resnet, training as classifier_training
 from lib.data import datasets, read
 from lib.detection import training as detector_training
 from lib.study import paths
+from lib.study.profiles import DataSpec
+
+matplotlib.use("Agg")  # figures are drawn, never shown
 
 
 @pytest.fixture
@@ -96,3 +100,13 @@ def detector(micro, tmp_path_factory):
         return detector_training.train_detector(micro, config), config
     finally:
         paths.CACHE_DIR = old
+
+
+# -- small generated sets (shared by the plotting and notebook-step tests) --
+TINY = DataSpec(detection_split=(4, 2, 2), detection_image=(96, 64), droplet_images=24, surface_images=8)
+
+
+@pytest.fixture(scope="session")
+def tiny_sets(tmp_path_factory):
+    """All three generated datasets at :data:`TINY`, in their own cache folder."""
+    return build_datasets(tmp_path_factory.mktemp("tiny-cache"), TINY, seed=2)

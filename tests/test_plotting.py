@@ -1,39 +1,24 @@
-import matplotlib
+from lib.classification import plots as classification_plots
+from lib.data import cards, plots as data_plots, read
+from lib.detection import plots as detection_plots
+from lib.explain import plots as explain_plots
+from lib.study import papers, plots as study_plots
 
-matplotlib.use("Agg")
-import pytest  # noqa: E402
-from conftest import build_datasets  # noqa: E402
-
-from lib.classification import plots as classification_plots  # noqa: E402
-from lib.data import cards, plots as data_plots, read  # noqa: E402
-from lib.detection import plots as detection_plots  # noqa: E402
-from lib.explain import plots as explain_plots  # noqa: E402
-from lib.study import papers, plots as study_plots  # noqa: E402
-from lib.study.profiles import DataSpec  # noqa: E402
-
-TINY = DataSpec(detection_split=(4, 2, 2), detection_image=(96, 64), droplet_images=24, surface_images=8)
-
-
-@pytest.fixture(scope="module")
-def folders(tmp_path_factory):
-    return build_datasets(tmp_path_factory.mktemp("cache"), TINY, seed=2)
-
-
-def test_grids_and_distributions_draw_one_panel_per_image(folders):
-    objects = read.detection_objects(folders["microparts"])
+def test_grids_and_distributions_draw_one_panel_per_image(tiny_sets):
+    objects = read.detection_objects(tiny_sets["microparts"])
     stems = objects.image.drop_duplicates().head(3).tolist()
-    fig = data_plots.detection_grid(folders["microparts"], objects, read.CLASS_NAMES["microparts"], stems, cols=2)
+    fig = data_plots.detection_grid(tiny_sets["microparts"], objects, read.CLASS_NAMES["microparts"], stems, cols=2)
     assert sum(bool(ax.images) for ax in fig.axes) == 3
-    images = read.classification_images(folders["droplets"], "droplets")
-    fig = data_plots.class_grid(folders["droplets"], images, read.CLASS_NAMES["droplets"], per_class=2, seed=0)
+    images = read.classification_images(tiny_sets["droplets"], "droplets")
+    fig = data_plots.class_grid(tiny_sets["droplets"], images, read.CLASS_NAMES["droplets"], per_class=2, seed=0)
     assert sum(bool(ax.images) for ax in fig.axes) == 8
     assert len(data_plots.object_distributions(objects).axes) >= 2
 
 
-def test_cards_count_what_is_on_disk(folders):
-    card = cards.detection_card(folders["microparts"])
+def test_cards_count_what_is_on_disk(tiny_sets):
+    card = cards.detection_card(tiny_sets["microparts"])
     assert card.loc["total", "images"] == 8 and card.loc["total", "images (paper)"] == 1538
-    card = cards.classification_card(folders["droplets"], "droplets")
+    card = cards.classification_card(tiny_sets["droplets"], "droplets")
     assert card.total.sum() == 24 and list(card["total (paper)"]) == [817, 740, 544, 361]
 
 

@@ -1,11 +1,8 @@
-import matplotlib
+import matplotlib.pyplot as plt
+import pandas as pd
+import pytest
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
-
-from lib.study.reporting import Study  # noqa: E402
+from lib.study.reporting import Study
 
 
 def test_header_states_profile_seed_commit_and_synthetic_data(isolated):

@@ -1,35 +1,24 @@
 """The one-call steps the notebooks are made of: dataset cards and checks, the tables and example
 figures of notebooks 05-07, settings tables."""
-import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import CLASSES
 
-matplotlib.use("Agg")
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
-from conftest import CLASSES, build_datasets  # noqa: E402
+from lib.classification import models as classification_models, plots as classification_plots, tables
+from lib.classification.resnet import ClassifierConfig
+from lib.data import cards, plots as data_plots, read, validate
+from lib.study.profiles import SMOKE
+from lib.study.reporting import Study, settings_table
 
-from lib.classification import models as classification_models, plots as classification_plots, tables  # noqa: E402
-from lib.classification.resnet import ClassifierConfig  # noqa: E402
-from lib.data import cards, plots as data_plots, read, validate  # noqa: E402
-from lib.study.profiles import SMOKE, DataSpec  # noqa: E402
-from lib.study.reporting import Study, settings_table  # noqa: E402
-
-TINY = DataSpec(detection_split=(3, 2, 2), detection_image=(96, 64), droplet_images=24, surface_images=8)
-
-
-@pytest.fixture(scope="module")
-def folders(tmp_path_factory):
-    return build_datasets(tmp_path_factory.mktemp("cache"), TINY, seed=4)
-
-
-def test_dataset_steps(folders):
-    all_cards = cards.dataset_cards(folders)
-    assert list(all_cards) == list(folders) and "features: rectangular" in " ".join(all_cards["microparts"].columns)
+def test_dataset_steps(tiny_sets):
+    all_cards = cards.dataset_cards(tiny_sets)
+    assert list(all_cards) == list(tiny_sets) and "features: rectangular" in " ".join(all_cards["microparts"].columns)
     assert all_cards["surfaces"].total.sum() == 8
-    assert validate.layout_report(folders).splitlines() == [f"{n}: 0 layout problem(s)" for n in folders]
-    objects = read.detection_objects(folders["microparts"])
+    assert validate.layout_report(tiny_sets).splitlines() == [f"{n}: 0 layout problem(s)" for n in tiny_sets]
+    objects = read.detection_objects(tiny_sets["microparts"])
     stem = objects.image.iloc[0]
-    image = read.load_rgb(read.find_image(folders["microparts"] / "images" / objects.split.iloc[0], stem))
+    image = read.load_rgb(read.find_image(tiny_sets["microparts"] / "images" / objects.split.iloc[0], stem))
     boxes = objects.loc[objects.image == stem, ["x1", "y1", "x2", "y2"]].to_numpy(float)
     fig = data_plots.occlusion_examples(image, boxes, (0.3, 0.7), seed=0, kinds=("black",))
     assert sum(bool(ax.images) for ax in fig.axes) == 3 and "measured" in fig.axes[1].get_title()
