@@ -148,3 +148,13 @@ def test_patches_stay_inside_their_box():
     outside = masks[0].copy()
     outside[20:50, 20:60] = False
     assert not outside.any() and masks[0].sum() == 600
+
+
+def test_generation_benchmark_projects_each_profile():
+    from lib.data import benchmark
+    from lib.study import reporting
+    from lib.study.profiles import SMOKE
+
+    table = benchmark.generation_benchmark([SMOKE], n=1, workers=2)
+    assert list(table.index) == ["smoke"] and (table.filter(like="s_per_image").to_numpy() > 0).all()
+    assert "projected build s (2 workers)" in reporting.displayed(table).columns

@@ -7,7 +7,7 @@ import pytest
 from lib.data.read import detection_objects
 from lib.detection import heatmap_scores, plots as detection_plots
 from lib.explain import plots as explain_plots
-from lib.study import papers, plots as study_plots
+from lib.study import papers, plots as study_plots, reporting
 
 
 def _feature(image="a", obj=0, cls="semicircular", class_id=0, box=(2, 3, 6, 8), split="test", size=(10, 12)):
@@ -86,11 +86,14 @@ def test_table1_means_improvements_and_paper_columns():
     classes = ["semicircular", "semicircular", "raised", "rectangular"]
     table = heatmap_scores.table1(_scores([0.1, 0.3, 0.2, 0.0], [0.3, 0.5, 0.2, 0.3], classes), papers.XU2024_TABLE1)
     assert list(table.index) == ["semicircular", "raised", "rectangular", "mean improvement"]
-    assert table["YOLOv5 IoU %"].iloc[:3].tolist() == pytest.approx([20, 20, 0])
-    assert table["improvement (points)"].tolist() == pytest.approx([20, 0, 30, 50 / 3])
-    assert table["YOLOv5-CBAM IoU % (xu2024)"].iloc[:3].tolist() == [44.86, 42.79, 34.04]
-    assert table.loc["mean improvement", "improvement (points) (xu2024)"] == pytest.approx(27.81, abs=0.01)
+    assert table.baseline_iou.iloc[:3].tolist() == pytest.approx([20, 20, 0])
+    assert table.improvement_points.tolist() == pytest.approx([20, 0, 30, 50 / 3])
+    assert table.attention_iou_xu2024.iloc[:3].tolist() == [44.86, 42.79, 34.04]
+    assert table.loc["mean improvement", "improvement_points_xu2024"] == pytest.approx(27.81, abs=0.01)
     assert table.features.iloc[:3].tolist() == [2, 1, 1] and set(table.region.iloc[:3]) == {"mask"}
+    assert list(reporting.displayed(table).columns[:6]) == [
+        "YOLOv5 IoU %", "YOLOv5 IoU % (xu2024)", "YOLOv5-CBAM IoU %", "YOLOv5-CBAM IoU % (xu2024)",
+        "improvement (points)", "improvement (points) (xu2024)"]
 
 
 def test_bootstrap_and_paired_comparison():
@@ -105,17 +108,18 @@ def test_bootstrap_and_paired_comparison():
     assert boot.equals(heatmap_scores.bootstrap_means(scores, "iou", n_boot=500, seed=1))
     paired = heatmap_scores.paired_comparison(scores, "iou", n_boot=500, seed=1)
     assert paired.loc["a", "difference"] == pytest.approx(0.1) and paired.loc["a", "low"] == pytest.approx(0.1)
-    assert paired.loc["a", "share YOLOv5-CBAM higher"] == 1.0 and paired.loc["a", "wilcoxon p"] == pytest.approx(0.03125)
-    assert np.isnan(paired.loc["b", "wilcoxon p"]) and paired.loc["b", "difference"] == 0
+    assert paired.loc["a", "share_other_higher"] == 1.0 and paired.loc["a", "wilcoxon_p"] == pytest.approx(0.03125)
+    assert np.isnan(paired.loc["b", "wilcoxon_p"]) and paired.loc["b", "difference"] == 0
     assert paired.loc["all", "features"] == 12 and paired.loc["all", "difference"] == pytest.approx(0.05)
+    assert {"YOLOv5", "YOLOv5-CBAM", "share YOLOv5-CBAM higher", "wilcoxon p"} <= set(reporting.displayed(paired).columns)
 
 
 def test_quality_against_confidence():
     scores = _scores([0.0, 0.1, 0.2, 0.3], [0.3, 0.2, 0.1, 0.0], ["a"] * 4).assign(confidence=[0.0, 0.1, 0.3, 0.9] * 2)
     q = heatmap_scores.quality_vs_confidence(scores, "iou")
-    assert q.loc["YOLOv5", "spearman rho"] == pytest.approx(1) and q.loc["YOLOv5-CBAM", "spearman rho"] == pytest.approx(-1)
-    assert q.loc["YOLOv5", "found"] == 2 and q.loc["YOLOv5", "iou found"] == pytest.approx(0.25)
-    assert q.loc["YOLOv5", "iou missed"] == pytest.approx(0.05)
+    assert q.loc["YOLOv5", "spearman_rho"] == pytest.approx(1) and q.loc["YOLOv5-CBAM", "spearman_rho"] == pytest.approx(-1)
+    assert q.loc["YOLOv5", "found"] == 2 and q.loc["YOLOv5", "score_found"] == pytest.approx(0.25)
+    assert q.loc["YOLOv5", "score_missed"] == pytest.approx(0.05)
 
 
 def test_examples_are_the_largest_box_of_each_class():

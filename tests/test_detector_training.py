@@ -53,7 +53,7 @@ def test_trained_detector_keeps_history_and_best_weights(detector):
     artifact, config = detector
     history = detection_models.detector_history(artifact)
     assert list(history.epoch) == list(range(1, config.epochs + 1))
-    assert {"train_box_loss", "val_cls_loss", "mAP50", "mAP50-95"} <= set(history.columns)
+    assert {"train_box_loss", "val_cls_loss", "map50", "map50_95"} <= set(history.columns)
     assert np.isfinite(history.train_box_loss).all()
     model = detection_models.load_detector(artifact).model
     assert any(type(m).__name__ == "CBAM" for m in model.modules())
@@ -113,7 +113,7 @@ def test_evaluate_sets_scores_every_model_on_every_set(detector, micro):
     artifact, config = detector
     table = evaluation.evaluate_sets({"a": artifact, "b": artifact}, {0.0: micro}, imgsz=config.imgsz)
     assert list(zip(table.set, table.model)) == [(0.0, "a"), (0.0, "b")]
-    assert table.loc[0, "mAP50"] == table.loc[1, "mAP50"]
+    assert table.loc[0, "map50"] == table.loc[1, "map50"]
 
 
 def test_complexity_counts_the_attention_modules():
@@ -121,15 +121,15 @@ def test_complexity_counts_the_attention_modules():
     cbam = evaluation.complexity("CBAM", "n", 3, 64)
     simam = evaluation.complexity("SimAM", "n", 3, 64)
     assert cbam["parameters"] > base["parameters"] == simam["parameters"]
-    assert 0 < base["GFLOPs"] < cbam["GFLOPs"]
-    assert evaluation.complexity("baseline", "n", 3, 128)["GFLOPs"] == pytest.approx(4 * base["GFLOPs"], rel=0.02)
+    assert 0 < base["gflops"] < cbam["gflops"]
+    assert evaluation.complexity("baseline", "n", 3, 128)["gflops"] == pytest.approx(4 * base["gflops"], rel=0.02)
 
 
 def test_step_time_ratios_are_relative_to_the_baseline():
     table = evaluation.step_time_ratios(["SimAM"], "n", 3, imgsz=64, batch=1, repeats=2)
     assert list(table.index) == ["baseline", "SimAM"]
-    assert table.loc["baseline", "ratio to baseline"] == 1.0
-    assert (table["step_s (median)"] > 0).all()
+    assert table.loc["baseline", "ratio_to_baseline"] == 1.0
+    assert (table.step_s_median > 0).all()
 
 
 # -- occluded test sets ----------------------------------------------------------------------------
@@ -175,7 +175,7 @@ def test_choose_variants_puts_the_baseline_first_and_checks_names():
 
 
 def _comparison(**scores):
-    return pd.DataFrame({"mAP50-95": scores}).rename_axis("model")
+    return pd.DataFrame({"map50_95": scores}).rename_axis("model")
 
 
 def test_variant_selection_ranks_and_measures_gaps_in_points():
@@ -183,12 +183,12 @@ def test_variant_selection_ranks_and_measures_gaps_in_points():
     sel = evaluation.variant_selection(comparison)
     assert list(sel.index) == ["YOLOv5-CBAM", "YOLOv5", "YOLOv5-ECA", "YOLOv5-SE"]
     assert list(sel["rank"]) == [1, 2, 3, 4]
-    assert sel.loc["YOLOv5-CBAM", "vs baseline (points)"] == pytest.approx(10.0)
-    assert sel.loc["YOLOv5-CBAM", "vs other attention variants (points)"] == pytest.approx(15.0)  # 0.60 - mean(0.40, 0.50)
-    assert np.isnan(sel.loc["YOLOv5", "vs other attention variants (points)"])
-    assert sel["paper's choice"].sum() == 1 and sel.loc["YOLOv5-CBAM", "paper's choice"]
+    assert sel.loc["YOLOv5-CBAM", "vs_baseline_points"] == pytest.approx(10.0)
+    assert sel.loc["YOLOv5-CBAM", "vs_other_attention_points"] == pytest.approx(15.0)  # 0.60 - mean(0.40, 0.50)
+    assert np.isnan(sel.loc["YOLOv5", "vs_other_attention_points"])
+    assert sel.paper_choice.sum() == 1 and sel.loc["YOLOv5-CBAM", "paper_choice"]
     text = evaluation.selection_verdict(sel)
-    assert "select YOLOv5-CBAM" in text and "ranks 1 of 4" in text and "does not reproduce" not in text
+    assert "By mAP50-95, the data select YOLOv5-CBAM" in text and "ranks 1 of 4" in text and "does not reproduce" not in text
     sel = evaluation.variant_selection(_comparison(**{"YOLOv5": 0.7, "YOLOv5-CBAM": 0.6}))
     assert "ranks 2 of 2: -10.0 points" in evaluation.selection_verdict(sel)
     assert "does not reproduce" in evaluation.selection_verdict(sel)
@@ -200,19 +200,19 @@ def test_variant_selection_ranks_and_measures_gaps_in_points():
 def test_beside_paper_keeps_the_papers_rows_with_its_values_beside_ours():
 
     ours = pd.DataFrame({"occlusion": [0.0, 0.0, 0.3], "model": ["YOLOv5", "YOLOv5-SE", "YOLOv5"],
-                         "precision": [0.1, 0.2, 0.3], "recall": [0.4, 0.5, 0.6], "mAP50": [0.7, 0.8, 0.9],
-                         "mAP50-95": [0.11, 0.12, 0.13]})
+                         "precision": [0.1, 0.2, 0.3], "recall": [0.4, 0.5, 0.6], "map50": [0.7, 0.8, 0.9],
+                         "map50_95": [0.11, 0.12, 0.13]})
     table = evaluation.metrics_beside_paper(ours, papers.XU2024_TABLE2, keys=["occlusion", "model"])
     assert list(table.index) == [(0.0, "YOLOv5"), (0.3, "YOLOv5")]
-    assert list(table.columns[:2]) == ["precision", "precision (xu2024)"]
-    assert table.loc[(0.3, "YOLOv5"), "mAP50-95"] == 0.13
-    assert table.loc[(0.3, "YOLOv5"), "mAP50-95 (xu2024)"] == 0.737
+    assert list(table.columns[:2]) == ["precision", "precision_xu2024"]
+    assert table.loc[(0.3, "YOLOv5"), "map50_95"] == 0.13
+    assert table.loc[(0.3, "YOLOv5"), "map50_95_xu2024"] == 0.737
 
 
 def test_occlusion_verdict_reports_gaps_beside_the_papers():
 
     ours = papers.XU2024_TABLE2.copy()
-    ours.loc[(ours.occlusion == 0.7) & (ours.model == "YOLOv5-CBAM"), "mAP50"] = 0.833
+    ours.loc[(ours.occlusion == 0.7) & (ours.model == "YOLOv5-CBAM"), "map50"] = 0.833
     text = evaluation.occlusion_verdict(ours, papers.XU2024_TABLE2)
     assert "70%: -10.0 (xu2024 +4.6)" in text
     assert "YOLOv5: mAP50 0.995 at 0 % and 0.933 at 70% (-6.2 points)" in text
@@ -228,7 +228,7 @@ def test_cover_summary_reads_the_measured_cover(tmp_path):
     pd.DataFrame({"added_cover": [0.29, 0.31, 0.30]}).to_csv(tmp_path / "objects.csv", index=False)
     summary = cards.cover_summary({0.0: tmp_path / "original", 0.3: tmp_path})
     assert list(summary.index) == [0.3]
-    assert summary.loc[0.3, "boxes"] == 3 and summary.loc[0.3, "measured mean"] == pytest.approx(0.30)
+    assert summary.loc[0.3, "boxes"] == 3 and summary.loc[0.3, "measured_mean"] == pytest.approx(0.30)
 
 
 def test_training_exposure_counts_features_at_least_this_occluded():
@@ -241,10 +241,10 @@ def test_training_exposure_counts_features_at_least_this_occluded():
 
 
 def test_comparison_table_joins_scores_history_and_sizes():
-    table = pd.DataFrame({"precision": [0.5], "recall": [0.6], "mAP50": [0.7], "mAP50-95": [0.4]}, index=["all"])
-    history = pd.DataFrame({"epoch": [1, 2, 3], "elapsed_s": [12.0, 22.0, 33.0], "mAP50-95": [0.1, 0.5, 0.3]})
-    sizes = pd.DataFrame({"parameters (n)": [100], "GFLOPs (n, 64 px)": [0.5]}, index=["YOLOv5"])
+    table = pd.DataFrame({"precision": [0.5], "recall": [0.6], "map50": [0.7], "map50_95": [0.4]}, index=["all"])
+    history = pd.DataFrame({"epoch": [1, 2, 3], "elapsed_s": [12.0, 22.0, 33.0], "map50_95": [0.1, 0.5, 0.3]})
+    sizes = pd.DataFrame({"parameters_n": [100], "gflops_n_64": [0.5]}, index=["YOLOv5"])
     out = evaluation.comparison_table({"YOLOv5": (table, {"inference": 3.0})}, {"YOLOv5": history}, sizes, "n", 64)
     row = out.loc["YOLOv5"]
-    assert (row["mAP50-95"], row["val mAP50-95 (kept epoch)"], row["kept epoch"]) == (0.4, 0.5, 2)
-    assert (row["parameters"], row["GFLOPs"], row["train s/epoch"], row["inference ms/image"]) == (100, 0.5, 11.0, 3.0)
+    assert (row.map50_95, row.val_map50_95_kept, row.kept_epoch) == (0.4, 0.5, 2)
+    assert (row.parameters, row.gflops, row.train_s_per_epoch, row.inference_ms_per_image) == (100, 0.5, 11.0, 3.0)

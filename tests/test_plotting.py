@@ -17,9 +17,9 @@ def test_grids_and_distributions_draw_one_panel_per_image(tiny_sets):
 
 def test_cards_count_what_is_on_disk(tiny_sets):
     card = cards.detection_card(tiny_sets["microparts"])
-    assert card.loc["total", "images"] == 8 and card.loc["total", "images (paper)"] == 1538
+    assert card.loc["total", "images"] == 8 and card.loc["total", "images_paper"] == 1538
     card = cards.classification_card(tiny_sets["droplets"], "droplets")
-    assert card.total.sum() == 24 and list(card["total (paper)"]) == [817, 740, 544, 361]
+    assert card.total.sum() == 24 and list(card.total_paper) == [817, 740, 544, 361]
 
 
 def test_classifier_figures():
@@ -66,7 +66,7 @@ def test_detector_figures():
     epochs = np.arange(1, 4)
     history = pd.DataFrame({"epoch": epochs, **{c: 1.0 / epochs for c in (
         "train_box_loss", "train_cls_loss", "train_dfl_loss", "val_box_loss", "val_cls_loss", "val_dfl_loss")},
-        "mAP50": epochs / 4, "mAP50-95": epochs / 8})
+        "map50": epochs / 4, "map50_95": epochs / 8})
     fig = detection_plots.detector_curves({"YOLOv5": history, "YOLOv5-CBAM": history})
     assert len(fig.axes) == 4 and all(len(ax.lines) == 2 for ax in fig.axes)
 

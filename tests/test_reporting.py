@@ -2,7 +2,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
-from lib.study.reporting import Study
+from lib.study.reporting import Study, displayed, label
 
 
 def test_header_states_profile_seed_commit_and_synthetic_data(isolated):
@@ -58,3 +58,16 @@ def test_a_skipped_table_says_why_where_the_table_would_be(isolated, capsys):
     md = (isolated / "figures" / "smoke" / "regions.md").read_text()
     assert "no masks" in md and "SYNTHETIC" in md
     assert pd.read_csv(isolated / "figures" / "smoke" / "regions.csv").skipped.tolist() == ["no masks"]
+
+
+def test_identifier_columns_are_labelled_only_for_the_reader(isolated):
+    assert label("map50_95") == "mAP50-95" and label("map50_95_xu2024") == "mAP50-95 (xu2024)"
+    assert label("iou") == "iou" and label(0.5) == 0.5 and label("improvement_points_xu2024") == "improvement (points) (xu2024)"
+    df = pd.DataFrame({"baseline_iou": [0.5], "kept_epoch": [3], 1.5: [0.2]}, index=pd.Index(["a"], name="step_s_median"))
+    df.attrs["labels"] = {"baseline_iou": "YOLOv5 IoU %", 1.5: "confidence at 1.5"}
+    shown = displayed(df)
+    assert list(shown.columns) == ["YOLOv5 IoU %", "kept epoch", "confidence at 1.5"] and shown.index.name == "step_s (median)"
+    assert list(df.columns) == ["baseline_iou", "kept_epoch", 1.5]  # the computed table keeps its identifiers
+    out = Study.start("smoke").save_table(df, "labelled")
+    assert list(out.columns) == list(shown.columns)
+    assert (isolated / "figures" / "smoke" / "labelled.csv").read_text().startswith("step_s (median),YOLOv5 IoU %,kept epoch,confidence at 1.5")

@@ -36,7 +36,7 @@ def test_beside_paper_puts_the_paper_in_its_own_column():
     summary = pd.DataFrame({"p_true": [0.9, 0.8]}, index=pd.MultiIndex.from_tuples([("ResNet50", 0.5), ("ResNet50", 0.6)],
                                                                                    names=["model", "variance"]))
     table = robustness.confidence_beside_paper(summary, papers.LIU2023_FIG3, {"ResNet50": "ResNet50", "ResNet50+DropKey": "ResNet50+DropKey"})
-    assert table.loc[("ResNet50", 0.6), "confidence"] == 0.8 and table.loc[("ResNet50", 0.6), "confidence (liu2023)"] == 0.481
+    assert table.loc[("ResNet50", 0.6), "confidence"] == 0.8 and table.loc[("ResNet50", 0.6), "confidence_liu2023"] == 0.481
     assert np.isnan(table.loc[("ResNet50+DropKey", 0.5), "confidence"])
 
 

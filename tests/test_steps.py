@@ -9,11 +9,12 @@ from lib.classification import models as classification_models, plots as classif
 from lib.classification.resnet import ClassifierConfig
 from lib.data import cards, plots as data_plots, read, validate
 from lib.study.profiles import SMOKE
+from lib.study import reporting
 from lib.study.reporting import Study, settings_table
 
 def test_dataset_steps(tiny_sets):
     all_cards = cards.dataset_cards(tiny_sets)
-    assert list(all_cards) == list(tiny_sets) and "features: rectangular" in " ".join(all_cards["microparts"].columns)
+    assert list(all_cards) == list(tiny_sets) and "features: rectangular" in " ".join(reporting.displayed(all_cards["microparts"]).columns)
     assert all_cards["surfaces"].total.sum() == 8
     assert validate.layout_report(tiny_sets).splitlines() == [f"{n}: 0 layout problem(s)" for n in tiny_sets]
     objects = read.detection_objects(tiny_sets["microparts"])
@@ -56,7 +57,7 @@ def _maps(toy):
 def test_tables_of_the_classifier_notebooks(toy):
     maps = _maps(toy)
     table3, thresholded = tables.xu2024_table3(maps, list(CLASSES), 0.5)
-    assert list(table3.index) == list(CLASSES) and "mean_x (weighted)" in table3.columns and "mean_x (xu2024)" in table3.columns
+    assert list(table3.index) == list(CLASSES) and "mean_x_weighted" in table3.columns and "mean_x_xu2024" in table3.columns
     assert table3.loc["disc", "mean_x"] == pytest.approx(thresholded.loc["disc", "mean_x"])
     regions = tables.droplet_regions(toy, maps, list(CLASSES), 0.5)
     assert set(regions.index.get_level_values("map")) == set(tables.DROPLET_MAPS)
@@ -66,7 +67,8 @@ def test_tables_of_the_classifier_notebooks(toy):
     summary = pd.DataFrame({"p_true": [0.9, 0.5, 0.8, 0.4], "accuracy": [1.0, 0.5, 0.9, 0.4]},
                            index=pd.MultiIndex.from_product([["DropKey 0.1", "DropKey 0.4"], [0.0, 1.5]], names=["model", "variance"]))
     ratios = tables.mask_ratio_table(summary)
-    assert list(ratios.columns) == ["confidence at 0.0", "confidence at 1.5", "clean accuracy"]
+    assert list(ratios.columns) == [0.0, 1.5, "clean_accuracy"]
+    assert list(reporting.displayed(ratios).columns) == ["confidence at 0.0", "confidence at 1.5", "clean accuracy"]
     assert ratios.loc["DropKey 0.4"].tolist() == [0.8, 0.4, 0.9]
 
 

@@ -8,6 +8,7 @@ from lib.classification import resnet
 from lib.data import cards, datasets, read
 from lib.data.validate import DatasetError, validate
 from lib.study.profiles import DataSpec
+from lib.study import reporting
 
 TINY = DataSpec(detection_split=(3, 2, 2), detection_image=(96, 64), droplet_images=24, surface_images=8)
 
@@ -115,7 +116,7 @@ def test_own_class_names_are_mapped_without_renaming_files(copy):
     assert set(images["class"]) == set(read.CLASS_NAMES["droplets"])
     assert images[images["class"] == "jagged"].file.str.contains("/serrated/").all()
     card = cards.classification_card(drops, "droplets")
-    assert card.loc["jagged", "folder in the data"] == "serrated" and card.loc["gourd", "folder in the data"] == "gourd"
+    assert card.loc["jagged", "folder_in_data"] == "serrated" and card.loc["gourd", "folder_in_data"] == "gourd"
     split = resnet.ImageSplit(drops, "test", read.CLASS_NAMES["droplets"])
     jagged = read.CLASS_NAMES["droplets"].index("jagged")
     assert {label for path, label in split.samples if "/serrated/" in path} == {jagged}
@@ -147,7 +148,7 @@ def test_detection_names_of_their_own_are_mapped(copy):
     assert problems(det, "microparts") == []
     assert read.detection_names(det) == list(read.CLASS_NAMES["microparts"])
     card = cards.detection_card(det)
-    assert "features: rectangular (data: slot)" in card.columns
+    assert "features: rectangular (data: slot)" in reporting.displayed(card).columns
 
 
 def test_a_corrupt_image_is_reported_on_one_line_without_the_decoder_chatter(copy, capfd):

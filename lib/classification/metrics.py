@@ -34,8 +34,8 @@ def accuracy_table(predictions: pd.DataFrame, paper_accuracy: float) -> pd.DataF
     majority = float(predictions.label.value_counts(normalize=True).max())
     correct = int((predictions.label == predictions.pred).sum())
     p = binomtest(correct, len(predictions), majority, alternative="greater").pvalue
-    return pd.DataFrame({"test images": [len(predictions)], "accuracy": [accuracy(predictions)], "majority-class rate": [majority],
-                         "p (accuracy > majority)": [p], "accuracy (xu2024)": [paper_accuracy]},
+    return pd.DataFrame({"test_images": [len(predictions)], "accuracy": [accuracy(predictions)], "majority_class_rate": [majority],
+                         "p_above_majority": [p], "accuracy_xu2024": [paper_accuracy]},
                         index=pd.Index(["ResNet50"], name="model"))
 
 
@@ -43,8 +43,8 @@ def learning_verdict(table: pd.DataFrame, alpha: float = 0.01) -> str:
     """One sentence on whether the classifier of an :func:`accuracy_table` learned its task, which
     decides how far its heatmaps can be read as evidence."""
     r = table.iloc[0]
-    p = r["p (accuracy > majority)"]
-    head = f"test accuracy {r['accuracy']:.1%} against a majority-class rate of {r['majority-class rate']:.1%} (p = {p:.2g})"
+    p = r.p_above_majority
+    head = f"test accuracy {r.accuracy:.1%} against a majority-class rate of {r.majority_class_rate:.1%} (p = {p:.2g})"
     if p < alpha:
         return f"{head}: the model has learned part of the task; its maps below show what it relies on."
     return (f"{head}: the model has NOT learned the task beyond chance, so the maps below describe an untrained "

@@ -104,7 +104,7 @@ def confidence_beside_paper(summary: pd.DataFrame, paper: pd.DataFrame, names: d
         for v, value in paper[paper_name].items():
             have = (ours, v) in summary.index
             rows.append({"model": ours, "variance": v, "confidence": summary.loc[(ours, v), "p_true"] if have else np.nan,
-                         f"confidence ({label})": value})
+                         f"confidence_{label}": value})
     return pd.DataFrame(rows).set_index(["model", "variance"])
 
 

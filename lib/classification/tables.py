@@ -29,8 +29,8 @@ def xu2024_table3(maps, classes, threshold: float) -> tuple[pd.DataFrame, pd.Dat
     thresholded = heatmaps.class_coordinate_table(maps["guided"], maps["labels"], classes, threshold)
     weighted = heatmaps.class_coordinate_table(maps["guided"], maps["labels"], classes, weighted=True)
     table = (thresholded[["images", *COORDINATES]]
-             .join(weighted[COORDINATES].add_suffix(" (weighted)"))
-             .join(papers.XU2024_TABLE3.add_suffix(" (xu2024)")))
+             .join(weighted[COORDINATES].add_suffix("_weighted"))
+             .join(papers.XU2024_TABLE3.add_suffix("_xu2024")))
     return table, thresholded
 
 
@@ -52,6 +52,9 @@ def layer_localisation(folder: Path, maps, classes, target_class: str, threshold
 
 def mask_ratio_table(summary: pd.DataFrame) -> pd.DataFrame:
     """liu2023 Fig. 8 as a table: each DropKey mask ratio's confidence at every noise variance and
-    its clean accuracy (``summary`` from :func:`.robustness.sweep_summary`)."""
-    confidence = summary["p_true"].unstack("variance").add_prefix("confidence at ")
-    return confidence.join(summary["accuracy"].unstack("variance")[[0.0]].rename(columns={0.0: "clean accuracy"}))
+    its clean accuracy (``summary`` from :func:`.robustness.sweep_summary`). Columns: the noise
+    variances, then ``clean_accuracy``."""
+    confidence = summary["p_true"].unstack("variance")
+    table = confidence.join(summary["accuracy"].unstack("variance")[[0.0]].rename(columns={0.0: "clean_accuracy"}))
+    table.attrs["labels"] = {v: f"confidence at {v}" for v in confidence.columns}
+    return table

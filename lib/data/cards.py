@@ -19,12 +19,13 @@ def detection_card(folder: Path) -> pd.DataFrame:
     objects = detection_objects(folder)
     images = {s: len([p for p in (folder / "images" / s).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES]) for s in SPLITS}
     per_class = objects.pivot_table(index="split", columns="class", values="object", aggfunc="count", fill_value=0)
-    own = {study: f" (data: {name})" for name, study in class_map(folder).items()}  # a real set's own names
-    per_class = per_class.rename(columns=lambda c: f"features: {c}{own.get(c, '')}")
+    per_class.columns.name = None
     card = pd.DataFrame({"images": images}).join(per_class).reindex(SPLITS).fillna(0).astype(int)
     card.loc["total"] = card.sum()
-    card["images (paper)"] = [*PAPER_COUNTS["microparts"].values(), sum(PAPER_COUNTS["microparts"].values())]
+    card["images_paper"] = [*PAPER_COUNTS["microparts"].values(), sum(PAPER_COUNTS["microparts"].values())]
     card.index.name = "split"
+    own = {study: f" (data: {name})" for name, study in class_map(folder).items()}  # a real set's own names
+    card.attrs["labels"] = {c: f"features: {c}{own.get(c, '')}" for c in per_class.columns}
     return card
 
 
@@ -37,9 +38,9 @@ def classification_card(folder: Path, name: str) -> pd.DataFrame:
     card["total"] = card.sum(axis=1)
     card["share"] = card.total / card.total.sum()
     paper = pd.Series(PAPER_COUNTS[name])
-    card["total (paper)"] = paper
-    card["share (paper)"] = paper / paper.sum()
-    card["folder in the data"] = pd.Series(class_folders(folder, CLASS_NAMES[name]))  # a real set's own names
+    card["total_paper"] = paper
+    card["share_paper"] = paper / paper.sum()
+    card["folder_in_data"] = pd.Series(class_folders(folder, CLASS_NAMES[name]))  # a real set's own names
     return card
 
 
@@ -71,8 +72,8 @@ def cover_summary(sets: dict[float, Path]) -> pd.DataFrame:
         if rate == 0:
             continue
         cover = pd.read_csv(Path(folder) / "objects.csv").added_cover
-        rows.append({"requested": rate, "boxes": len(cover), "measured mean": cover.mean(),
-                     "measured median": cover.median(), "measured min": cover.min(), "measured max": cover.max()})
+        rows.append({"requested": rate, "boxes": len(cover), "measured_mean": cover.mean(),
+                     "measured_median": cover.median(), "measured_min": cover.min(), "measured_max": cover.max()})
     return pd.DataFrame(rows).set_index("requested")
 
 
@@ -82,9 +83,11 @@ def training_exposure(objects: pd.DataFrame, rates, split: str = "train") -> pd.
     record occlusion, as real data may not)."""
     features = objects[objects.split == split]
     covered = features.get("occluded_fraction", pd.Series(float("nan"), index=features.index))
-    rows = [{"rate": float(r), f"{split} features at least this occluded": (covered >= r).mean() if covered.notna().any() else float("nan")}
+    rows = [{"rate": float(r), "share_at_least": (covered >= r).mean() if covered.notna().any() else float("nan")}
             for r in rates if r > 0]
-    return pd.DataFrame(rows).set_index("rate")
+    table = pd.DataFrame(rows).set_index("rate")
+    table.attrs["labels"] = {"share_at_least": f"{split} features at least this occluded"}
+    return table
 
 
 def difficulty_table(folders: dict[str, Path], seed: int = 0) -> pd.DataFrame:

@@ -181,28 +181,3 @@ def prepare(spec: DataSpec, seed: int, data_root: str | Path | None = None, name
         raise validate.DatasetError(problems)
     return folders
 
-
-def generation_benchmark(profiles, n: int = 4, workers: int | None = None) -> pd.DataFrame:
-    """Projected build time of each profile's datasets from single-process render times of ``n``
-    images per dataset at that profile's image sizes (a benchmark: timings vary between runs)."""
-    import time
-
-    workers = workers or os.cpu_count() or 1
-    rows = []
-    for p in profiles:
-        spec = p.data
-        t0 = time.perf_counter()
-        for i in range(n):
-            microparts.render(derive_seed("benchmark", i), *spec.detection_image)
-        det = (time.perf_counter() - t0) / n
-        per = {}
-        for name, render in RENDERERS.items():
-            t0 = time.perf_counter()
-            for i in range(n):
-                render(i % len(CLASS_NAMES[name]), derive_seed("benchmark", name, i), spec.classification_image)
-            per[name] = (time.perf_counter() - t0) / n
-        total = spec.detection_images * det + spec.droplet_images * per["droplets"] + spec.surface_images * per["surfaces"]
-        rows.append({"profile": p.name, "images": spec.detection_images + spec.droplet_images + spec.surface_images,
-                     "s/image microparts": det, "s/image droplets": per["droplets"], "s/image surfaces": per["surfaces"],
-                     f"projected build s ({workers} workers)": total / workers})
-    return pd.DataFrame(rows).set_index("profile")

@@ -16,20 +16,20 @@ import torch
 from tqdm import tqdm
 
 from ..data.read import find_image, load_rgb
-from ..study import papers
+from ..study import papers, reporting
 from ..study.numerics import clock
 from . import detectors
 from .models import load_detector
 from .training import data_yaml, ultralytics_device
 
-METRICS = ("precision", "recall", "mAP50", "mAP50-95")
+METRICS = ("precision", "recall", "map50", "map50_95")
 
 
 def evaluate(artifact: str | Path, folder: str | Path, split: str = "test", *, imgsz: int, batch: int = 16,
              device: str = "cpu") -> tuple[pd.DataFrame, dict]:
     """ultralytics' validator on ``split`` of the detection set in ``folder``.
 
-    Returns one row for ``all`` and one per class (precision, recall, mAP50, mAP50-95,
+    Returns one row for ``all`` and one per class (precision, recall, map50, map50_95,
     instances), and ultralytics' speed record (ms per image for each stage; a measurement that
     varies between runs).
     """
@@ -38,11 +38,11 @@ def evaluate(artifact: str | Path, folder: str | Path, split: str = "test", *, i
         m = model.val(data=str(data_yaml(folder, Path(tmp) / "data.yaml")), split=split, imgsz=imgsz, batch=batch,
                       device=ultralytics_device(device), workers=0, plots=False, verbose=False, project=tmp,
                       name="val", exist_ok=True)
-    rows = [{"class": "all", "precision": m.box.mp, "recall": m.box.mr, "mAP50": m.box.map50, "mAP50-95": m.box.map,
+    rows = [{"class": "all", "precision": m.box.mp, "recall": m.box.mr, "map50": m.box.map50, "map50_95": m.box.map,
              "instances": int(m.nt_per_class.sum())}]
     for i, c in enumerate(m.ap_class_index):
         p, r, ap50, ap = m.box.class_result(i)
-        rows.append({"class": m.names[int(c)], "precision": p, "recall": r, "mAP50": ap50, "mAP50-95": ap,
+        rows.append({"class": m.names[int(c)], "precision": p, "recall": r, "map50": ap50, "map50_95": ap,
                      "instances": int(m.nt_per_class[c])})
     return pd.DataFrame(rows).set_index("class").astype({k: float for k in METRICS}), dict(m.speed)
 
@@ -82,20 +82,23 @@ def complexity(variant: str, scale: str, nc: int, imgsz: int) -> dict:
 
     with tempfile.TemporaryDirectory() as tmp:
         model = detectors.build_detector(variant, scale, nc, tmp).model
-    return {"parameters": get_num_params(model), "GFLOPs": get_flops(model, imgsz)}
+    return {"parameters": get_num_params(model), "gflops": get_flops(model, imgsz)}
 
 
 def complexity_table(variants, nc: int, settings: list[tuple[str, int]]) -> pd.DataFrame:
     """Parameters and GFLOPs of each variant at each (scale, input size), one row per variant."""
-    rows = []
+    rows, labels = [], {}
     for v in variants:
         row = {"model": detectors.display_name(v)}
         for scale, imgsz in dict.fromkeys(settings):
             c = complexity(v, scale, nc, imgsz)
-            row[f"parameters ({scale})"] = c["parameters"]
-            row[f"GFLOPs ({scale}, {imgsz} px)"] = round(c["GFLOPs"], 2)
+            row[f"parameters_{scale}"] = c["parameters"]
+            row[f"gflops_{scale}_{imgsz}"] = round(c["gflops"], 2)
+            labels |= {f"parameters_{scale}": f"parameters ({scale})", f"gflops_{scale}_{imgsz}": f"GFLOPs ({scale}, {imgsz} px)"}
         rows.append(row)
-    return pd.DataFrame(rows).set_index("model")
+    table = pd.DataFrame(rows).set_index("model")
+    table.attrs["labels"] = labels
+    return table
 
 
 def comparison_table(scores: dict[str, tuple[pd.DataFrame, dict]], histories: dict[str, pd.DataFrame],
@@ -107,12 +110,12 @@ def comparison_table(scores: dict[str, tuple[pd.DataFrame, dict]], histories: di
     for name, (table, speed) in scores.items():
         h = histories[name]
         epoch_s = h.elapsed_s.diff().fillna(h.elapsed_s.iloc[0])
-        kept = h.loc[h["mAP50-95"].idxmax()]
+        kept = h.loc[h.map50_95.idxmax()]
         rows.append({"model": name, **table.loc["all", list(METRICS)].to_dict(),
-                     "val mAP50-95 (kept epoch)": kept["mAP50-95"], "kept epoch": int(kept.epoch),
-                     "parameters": int(sizes.loc[name, f"parameters ({scale})"]),
-                     "GFLOPs": sizes.loc[name, f"GFLOPs ({scale}, {imgsz} px)"],
-                     "train s/epoch": float(epoch_s.median()), "inference ms/image": speed["inference"]})
+                     "val_map50_95_kept": kept.map50_95, "kept_epoch": int(kept.epoch),
+                     "parameters": int(sizes.loc[name, f"parameters_{scale}"]),
+                     "gflops": sizes.loc[name, f"gflops_{scale}_{imgsz}"],
+                     "train_s_per_epoch": float(epoch_s.median()), "inference_ms_per_image": speed["inference"]})
     return pd.DataFrame(rows).set_index("model")
 
 
@@ -145,8 +148,8 @@ def step_time_ratios(variants, scale: str, nc: int, *, imgsz: int, batch: int, r
     median = {v: float(np.median(t)) for v, t in times.items()}
     return pd.DataFrame({
         "variant": variants,
-        "step_s (median)": [median[v] for v in variants],
-        "ratio to baseline": [median[v] / median["baseline"] for v in variants],
+        "step_s_median": [median[v] for v in variants],
+        "ratio_to_baseline": [median[v] / median["baseline"] for v in variants],
     }).set_index("variant")
 
 
@@ -158,7 +161,7 @@ def _tensors(out) -> list[torch.Tensor]:
     return [t for item in items for t in _tensors(item)]
 
 
-def variant_selection(comparison: pd.DataFrame, metric: str = "mAP50-95", *, baseline: str = papers.XU2024_BASELINE,
+def variant_selection(comparison: pd.DataFrame, metric: str = "map50_95", *, baseline: str = papers.XU2024_BASELINE,
                       paper_choice: str = papers.XU2024_SELECTED) -> pd.DataFrame:
     """The detectors ranked by ``metric``, with each one's gap to the baseline and to the mean of
     the other attention variants (the paper's "about 2 % above the others"), in points."""
@@ -168,24 +171,24 @@ def variant_selection(comparison: pd.DataFrame, metric: str = "mAP50-95", *, bas
     for name, value in scores.sort_values(ascending=False).items():
         others = attended.drop(name, errors="ignore")
         rows.append({"model": name, metric: value, "rank": len(rows) + 1,
-                     "vs baseline (points)": 100 * (value - scores[baseline]) if baseline in scores else float("nan"),
-                     "vs other attention variants (points)": 100 * (value - others.mean()) if name != baseline and len(others) else float("nan"),
-                     "paper's choice": name == paper_choice})
+                     "vs_baseline_points": 100 * (value - scores[baseline]) if baseline in scores else float("nan"),
+                     "vs_other_attention_points": 100 * (value - others.mean()) if name != baseline and len(others) else float("nan"),
+                     "paper_choice": name == paper_choice})
     return pd.DataFrame(rows).set_index("model")
 
 
-def selection_verdict(selection: pd.DataFrame, metric: str = "mAP50-95", *, paper_choice: str = papers.XU2024_SELECTED,
+def selection_verdict(selection: pd.DataFrame, metric: str = "map50_95", *, paper_choice: str = papers.XU2024_SELECTED,
                       label: str | None = None) -> str:
-    """One paragraph: what the data select by ``metric`` (called ``label`` in the text), and where
-    the paper's choice lands."""
+    """One paragraph: what the data select by ``metric`` (called ``label`` in the text, its
+    display label by default), and where the paper's choice lands."""
     best = selection.index[0]
-    text = f"By {label or metric}, the data select {best} ({selection.loc[best, metric]:.3f})."
+    text = f"By {label or reporting.label(metric)}, the data select {best} ({selection.loc[best, metric]:.3f})."
     if paper_choice not in selection.index:
         return text + f" The paper's choice, {paper_choice}, was not trained in this run."
     r = selection.loc[paper_choice]
     text += (f" The paper's choice, {paper_choice}, ranks {int(r['rank'])} of {len(selection)}: "
-             f"{r['vs baseline (points)']:+.1f} points against the baseline and "
-             f"{r['vs other attention variants (points)']:+.1f} against the mean of the other attention variants "
+             f"{r.vs_baseline_points:+.1f} points against the baseline and "
+             f"{r.vs_other_attention_points:+.1f} against the mean of the other attention variants "
              f"(the paper: about +2).")
     if best != paper_choice:
         text += " This run does not reproduce the paper's selection."
@@ -210,15 +213,15 @@ def predictions_on_sets(artifacts: dict[str, Path], sets: dict, stems: list[str]
 
 def metrics_beside_paper(results: pd.DataFrame, paper: pd.DataFrame, keys: list[str], label: str = "xu2024") -> pd.DataFrame:
     """The rows of ``results`` that the paper reports, each metric followed by the paper's value
-    in a column named ``<metric> (<label>)``."""
+    in a column named ``<metric>_<label>``."""
     metrics = [c for c in paper.columns if c not in keys]
-    merged = results.merge(paper, on=keys, how="inner", suffixes=("", f" ({label})"))
-    order = keys + [c for m in metrics for c in (m, f"{m} ({label})")]
+    merged = results.merge(paper, on=keys, how="inner", suffixes=("", f"_{label}"))
+    order = keys + [c for m in metrics for c in (m, f"{m}_{label}")]
     return merged[order].set_index(keys)
 
 
 def occlusion_verdict(results: pd.DataFrame, paper: pd.DataFrame, *, baseline: str = papers.XU2024_BASELINE,
-                      attended: str = papers.XU2024_SELECTED, metrics=("mAP50", "mAP50-95")) -> str:
+                      attended: str = papers.XU2024_SELECTED, metrics=("map50", "map50_95")) -> str:
     """How the attended detector's lead over the baseline moves with occlusion, ours beside the
     paper's (its headline: +4.6 points of mAP@0.5 at 70 %), and what occlusion costs each model."""
     def gaps(table):
@@ -230,12 +233,12 @@ def occlusion_verdict(results: pd.DataFrame, paper: pd.DataFrame, *, baseline: s
     for m in metrics:
         pairs = ", ".join(f"{r:.0%}: {ours[m][r]:+.1f}" + (f" (xu2024 {theirs[m][r]:+.1f})" if r in theirs[m] else "")
                           for r in ours[m].index)
-        lines.append(f"{attended} minus {baseline}, {m} in points, by occlusion: {pairs}.")
+        lines.append(f"{attended} minus {baseline}, {reporting.label(m)} in points, by occlusion: {pairs}.")
     worst = results.occlusion.max()
     for model in (baseline, attended):
         r = results[results.model == model].set_index("occlusion")
-        lines.append(f"{model}: mAP50 {r.loc[0.0, 'mAP50']:.3f} at 0 % and {r.loc[worst, 'mAP50']:.3f} at {worst:.0%} "
-                     f"({100 * (r.loc[worst, 'mAP50'] - r.loc[0.0, 'mAP50']):+.1f} points).")
+        lines.append(f"{model}: mAP50 {r.loc[0.0, 'map50']:.3f} at 0 % and {r.loc[worst, 'map50']:.3f} at {worst:.0%} "
+                     f"({100 * (r.loc[worst, 'map50'] - r.loc[0.0, 'map50']):+.1f} points).")
     return "\n".join(lines)
 
 

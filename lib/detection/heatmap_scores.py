@@ -184,7 +184,7 @@ def class_means(scores: pd.DataFrame, metrics=("iou", "iou_otsu", "iou_top10", "
     grouped = scores.groupby(["model", "class"], sort=False)
     table = grouped[list(metrics)].mean()
     table["features"] = grouped.size()
-    table["empty maps"] = grouped.empty_map.sum().astype(int)
+    table["empty_maps"] = grouped.empty_map.sum().astype(int)
     table["region"] = grouped.region.agg(lambda s: "+".join(sorted(set(s))))
     return table
 
@@ -197,18 +197,19 @@ def table1(scores: pd.DataFrame, paper: pd.DataFrame, *, baseline: str = papers.
     order = [c for c in paper.index if c in means.index] + [c for c in means.index if c not in paper.index]
     means = means.reindex(order)
     table = pd.DataFrame(index=pd.Index(order, name="class"))
-    for name, ours, theirs in ((f"{baseline} IoU %", means[baseline], paper[baseline]),
-                               (f"{attention} IoU %", means[attention], paper[attention]),
-                               ("improvement (points)", means[attention] - means[baseline], paper["improvement"])):
+    for name, ours, theirs in (("baseline_iou", means[baseline], paper[baseline]),
+                               ("attention_iou", means[attention], paper[attention]),
+                               ("improvement_points", means[attention] - means[baseline], paper["improvement"])):
         table[name] = ours
-        table[f"{name} ({label})"] = theirs.reindex(order)
+        table[f"{name}_{label}"] = theirs.reindex(order)
     table.loc["mean improvement"] = np.nan
-    table.loc["mean improvement", "improvement (points)"] = table["improvement (points)"].iloc[:-1].mean()
-    table.loc["mean improvement", f"improvement (points) ({label})"] = paper["improvement"].mean()
+    table.loc["mean improvement", "improvement_points"] = table.improvement_points.iloc[:-1].mean()
+    table.loc["mean improvement", f"improvement_points_{label}"] = paper["improvement"].mean()
     counts = scores[scores.model == baseline].groupby("class").size()
     table["features"] = counts.reindex(table.index).astype("Int64")
     regions = scores[scores.model == baseline].groupby("class").region.agg(lambda s: "+".join(sorted(set(s))))
     table["region"] = regions.reindex(table.index)
+    table.attrs["labels"] = {"baseline_iou": f"{baseline} IoU %", "attention_iou": f"{attention} IoU %"}
     return table
 
 
@@ -249,10 +250,12 @@ def paired_comparison(scores: pd.DataFrame, metric: str = "iou", *, baseline: st
         d = diff.to_numpy()
         low, high = bootstrap_interval(d, n_boot, level, rng)
         p = stats.wilcoxon(d).pvalue if np.any(d != 0) else np.nan
-        rows.append({"class": cls, "features": len(d), f"{baseline}": wide.loc[diff.index, baseline].mean(),
-                     f"{other}": wide.loc[diff.index, other].mean(), "difference": d.mean(), "low": low, "high": high,
-                     f"share {other} higher": float(np.mean(d > 0)), "wilcoxon p": p})
-    return pd.DataFrame(rows).set_index("class")
+        rows.append({"class": cls, "features": len(d), "baseline_mean": wide.loc[diff.index, baseline].mean(),
+                     "other_mean": wide.loc[diff.index, other].mean(), "difference": d.mean(), "low": low, "high": high,
+                     "share_other_higher": float(np.mean(d > 0)), "wilcoxon_p": p})
+    table = pd.DataFrame(rows).set_index("class")
+    table.attrs["labels"] = {"baseline_mean": baseline, "other_mean": other, "share_other_higher": f"share {other} higher"}
+    return table
 
 
 def quality_vs_confidence(scores: pd.DataFrame, metric: str = "iou", found_at: float = 0.25) -> pd.DataFrame:
@@ -264,9 +267,11 @@ def quality_vs_confidence(scores: pd.DataFrame, metric: str = "iou", found_at: f
         g = g.dropna(subset=[metric])
         rho, p = stats.spearmanr(g.confidence, g[metric]) if g.confidence.nunique() > 1 and g[metric].nunique() > 1 else (np.nan, np.nan)
         found = g.confidence >= found_at
-        rows.append({"model": model, "features": len(g), "spearman rho": rho, "p": p, "found": int(found.sum()),
-                     f"{metric} found": g[metric][found].mean(), f"{metric} missed": g[metric][~found].mean()})
-    return pd.DataFrame(rows).set_index("model")
+        rows.append({"model": model, "features": len(g), "spearman_rho": rho, "p": p, "found": int(found.sum()),
+                     "score_found": g[metric][found].mean(), "score_missed": g[metric][~found].mean()})
+    table = pd.DataFrame(rows).set_index("model")
+    table.attrs["labels"] = {"score_found": f"{metric} found", "score_missed": f"{metric} missed"}
+    return table
 
 
 def examples(feats: pd.DataFrame, per_class: int = 1) -> list[int]:
@@ -286,7 +291,7 @@ def method_comparison(artifacts: dict[str, Path], images: list[np.ndarray], feat
                                 regions, sources, feats, threshold=threshold)
         for model, g in scores.groupby("model", sort=False):
             rows[(method, model)] = g[["iou", "iou_otsu", "energy_share", "pointing_hit", "empty_map"]].mean()
-    table = pd.DataFrame(rows).T.rename(columns={"empty_map": "empty maps (share)"})
+    table = pd.DataFrame(rows).T.rename(columns={"empty_map": "empty_map_share"})
     table.index.names = ["method", "model"]
     return table
 

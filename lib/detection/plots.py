@@ -6,6 +6,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from ..study.plots import CLASS_COLOURS, box
+from ..study import reporting
+from .evaluation import METRICS
 
 
 def detector_curves(histories: dict[str, pd.DataFrame]) -> plt.Figure:
@@ -13,7 +15,7 @@ def detector_curves(histories: dict[str, pd.DataFrame]) -> plt.Figure:
     detector (xu2024 Fig. 8)."""
     panels = [("training loss", lambda h: h.train_box_loss + h.train_cls_loss + h.train_dfl_loss),
               ("validation loss", lambda h: h.val_box_loss + h.val_cls_loss + h.val_dfl_loss),
-              ("validation mAP@0.5", lambda h: h["mAP50"]), ("validation mAP@0.5:0.95", lambda h: h["mAP50-95"])]
+              ("validation mAP@0.5", lambda h: h.map50), ("validation mAP@0.5:0.95", lambda h: h.map50_95)]
     fig, axes = plt.subplots(1, 4, figsize=(15, 3.3))
     for ax, (label, value) in zip(axes, panels):
         for i, (name, h) in enumerate(histories.items()):
@@ -29,10 +31,9 @@ def detector_curves(histories: dict[str, pd.DataFrame]) -> plt.Figure:
 def metrics_vs_occlusion(results: pd.DataFrame, paper: pd.DataFrame | None = None) -> plt.Figure:
     """Each detection metric against the occlusion rate, one line per model; the paper's values
     (same columns) dashed, where given."""
-    metrics = ["precision", "recall", "mAP50", "mAP50-95"]
-    fig, axes = plt.subplots(1, len(metrics), figsize=(15, 3.3), sharey=True)
+    fig, axes = plt.subplots(1, len(METRICS), figsize=(15, 3.3), sharey=True)
     models = list(dict.fromkeys(results.model))
-    for ax, metric in zip(axes, metrics):
+    for ax, metric in zip(axes, METRICS):
         for i, model in enumerate(models):
             r = results[results.model == model]
             ax.plot(100 * r.occlusion, r[metric], "o-", ms=3.5, color=CLASS_COLOURS[i], label=f"{model} (ours)")
@@ -41,7 +42,7 @@ def metrics_vs_occlusion(results: pd.DataFrame, paper: pd.DataFrame | None = Non
                 ax.plot(100 * p.occlusion, p[metric], "s--", ms=3.5, color=CLASS_COLOURS[i], alpha=0.6,
                         label=f"{model} (xu2024)")
         ax.set_xlabel("occlusion of each box (%)")
-        ax.set_title(metric, fontsize=9)
+        ax.set_title(reporting.label(metric), fontsize=9)
         ax.set_ylim(-0.02, 1.02)
     axes[-1].legend(fontsize=7)
     fig.tight_layout()

@@ -36,7 +36,7 @@ HISTORY_COLUMNS = {
     "train/box_loss": "train_box_loss", "train/cls_loss": "train_cls_loss", "train/dfl_loss": "train_dfl_loss",
     "val/box_loss": "val_box_loss", "val/cls_loss": "val_cls_loss", "val/dfl_loss": "val_dfl_loss",
     "metrics/precision(B)": "precision", "metrics/recall(B)": "recall",
-    "metrics/mAP50(B)": "mAP50", "metrics/mAP50-95(B)": "mAP50-95",
+    "metrics/mAP50(B)": "map50", "metrics/mAP50-95(B)": "map50_95",
 }
 
 

@@ -30,7 +30,7 @@ XU2024_TABLE2 = pd.DataFrame(
      (0.3, "YOLOv5", 0.997, 1.0, 0.995, 0.737), (0.3, "YOLOv5-CBAM", 0.999, 1.0, 0.995, 0.771),
      (0.5, "YOLOv5", 0.997, 0.993, 0.995, 0.447), (0.5, "YOLOv5-CBAM", 0.998, 1.0, 0.995, 0.461),
      (0.7, "YOLOv5", 0.907, 0.751, 0.933, 0.258), (0.7, "YOLOv5-CBAM", 0.970, 0.972, 0.979, 0.317)],
-    columns=["occlusion", "model", "precision", "recall", "mAP50", "mAP50-95"],
+    columns=["occlusion", "model", "precision", "recall", "map50", "map50_95"],
 )
 
 # xu2024 §3.3: CBAM is chosen because its mAP@0.5:0.95 is about 2 % above the other variants.

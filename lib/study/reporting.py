@@ -5,6 +5,10 @@ everything, fixes where results go (``figures/<profile>/``) and prints the heade
 which profile, seed, commit and machine produced the results and that the data is synthetic. Figures
 and tables then go through ``study.save_figure`` / ``study.save_table``, which stamp that
 provenance on them and write atomically.
+
+Tables are computed with plain identifiers as column names (``map50_95``, ``kept_epoch``) and
+read under the names a reader expects (``mAP50-95``, ``kept epoch``) only once saved or shown:
+:func:`label` and :func:`displayed` do that renaming, in one place.
 """
 from __future__ import annotations
 
@@ -20,6 +24,51 @@ from . import numerics, paths
 from .cache import atomic_path, atomic_write_text
 from .profiles import Profile, get_profile
 from .seeding import seed_everything
+
+#: How identifier columns read in a saved table, where a reader expects a symbol, a unit or the
+#: papers' spelling. Every other column is saved under its own name.
+LABELS = {
+    "map50": "mAP50", "map50_95": "mAP50-95", "gflops": "GFLOPs",
+    "val_map50_95_kept": "val mAP50-95 (kept epoch)", "kept_epoch": "kept epoch",
+    "train_s_per_epoch": "train s/epoch", "inference_ms_per_image": "inference ms/image",
+    "step_s_median": "step_s (median)", "ratio_to_baseline": "ratio to baseline",
+    "vs_baseline_points": "vs baseline (points)", "vs_other_attention_points": "vs other attention variants (points)",
+    "paper_choice": "paper's choice", "improvement_points": "improvement (points)",
+    "empty_maps": "empty maps", "empty_map_share": "empty maps (share)",
+    "spearman_rho": "spearman rho", "wilcoxon_p": "wilcoxon p",
+    "test_images": "test images", "majority_class_rate": "majority-class rate",
+    "p_above_majority": "p (accuracy > majority)", "clean_accuracy": "clean accuracy",
+    "folder_in_data": "folder in the data", "measured_mean": "measured mean", "measured_median": "measured median",
+    "measured_min": "measured min", "measured_max": "measured max",
+}
+
+#: Where a value comes from, as an identifier's last word: ``accuracy_xu2024`` reads ``accuracy (xu2024)``.
+SOURCES = ("xu2024", "liu2023", "paper", "weighted")
+
+
+def label(name, own: dict | None = None):
+    """How the column or index name ``name`` reads in a saved table: the table's ``own`` labels
+    first (names that depend on its content, such as a model's name), then :data:`LABELS`, with a
+    trailing source word in parentheses. Names that are not strings (a noise variance) pass through."""
+    own = own or {}
+    if name in own:
+        return own[name]
+    if not isinstance(name, str):
+        return name
+    for source in SOURCES:
+        if name.endswith(f"_{source}"):
+            return f"{label(name[: -len(source) - 1], own)} ({source})"
+    return LABELS.get(name, name)
+
+
+def displayed(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with its columns and index names as a reader sees them (:func:`label`, with the
+    table's own labels from ``df.attrs["labels"]``, set by the function that built it)."""
+    own = df.attrs.get("labels", {})
+    out = df.rename(columns=lambda c: label(c, own))
+    out.index = out.index.set_names([label(n, own) if n is not None else None for n in out.index.names])
+    out.attrs = {}
+    return out
 
 
 def git_commit() -> str:
@@ -101,8 +150,9 @@ class Study:
         return self.save_table(pd.DataFrame({"skipped": [reason]}), name, index=False)
 
     def save_table(self, df: pd.DataFrame, name: str, *, decimals: int = 4, index: bool = True) -> pd.DataFrame:
-        """Write ``df`` rounded to ``decimals`` as ``<name>.csv`` and ``<name>.md``; return the rounded frame."""
-        rounded = df.round(decimals)
+        """Write ``df`` rounded to ``decimals`` and :func:`displayed` as ``<name>.csv`` and
+        ``<name>.md``; return the frame as written."""
+        rounded = displayed(df).round(decimals)
         buf = io.StringIO()
         rounded.to_csv(buf, index=index, float_format=f"%.{decimals}f")
         atomic_write_text(self.out_dir / f"{name}.csv", buf.getvalue())
