@@ -70,7 +70,7 @@ def trained(toy, tmp_path_factory):
 
     old, paths.CACHE_DIR = paths.CACHE_DIR, tmp_path_factory.mktemp("cache")
     try:
-        config = resnet.ClassifierConfig("toy", CLASSES, imgsz=32, epochs=6, batch=8, seed=0, lr=3e-3)
+        config = resnet.ClassifierConfig("toy", CLASSES, imgsz=32, epochs=10, batch=8, seed=0, lr=3e-3)
         return classifier_training.train_classifier(toy, config), config
     finally:
         paths.CACHE_DIR = old

@@ -3,7 +3,7 @@ import pytest
 import torch
 from pytorch_grad_cam.guided_backprop import GuidedBackpropReLUasModule
 
-from lib.classification import maps as classifier_maps, resnet
+from lib.classification import maps as classifier_maps, resnet, splits
 from lib.explain import cams
 from lib.study import paths
 
@@ -12,8 +12,9 @@ from lib.study import paths
 def model_and_batch(toy, trained):
     artifact, config = trained
     model, _ = resnet.load_classifier(artifact)
-    x, y = next(iter(resnet.loader(toy, "test", config)))
-    return model, x[:4], y[:4].numpy()
+    # at 64 px (the model is fully convolutional), so that layer4 is a 2x2 grid, not a single cell
+    x, y = next(iter(resnet.Batches(resnet.load_split(toy, config.classes, 64, "test"), 4)))
+    return model, x, y.numpy()
 
 
 def hook_gradcam(model, x, targets, layer_name):
@@ -86,7 +87,7 @@ def test_split_maps_are_cached_with_labels(toy, trained, tmp_path, monkeypatch):
     monkeypatch.setattr(paths, "CACHE_DIR", tmp_path)
     path = classifier_maps.split_maps(artifact, toy, layers=("layer2", "layer4"), size=48, batch=5)
     maps = np.load(path)
-    n = len(resnet.ImageSplit(toy, "test", maps["classes"]))
+    n = len(splits.ImageSplit(toy, "test", maps["classes"]))
     assert maps["cam_layer2"].shape == maps["cam_layer4"].shape == maps["guided"].shape == (n, 48, 48)
     assert (maps["targets"] == maps["labels"]).all() and len(maps["files"]) == n
     assert classifier_maps.split_maps(artifact, toy, layers=("layer2", "layer4"), size=48, batch=5) == path

@@ -27,6 +27,6 @@ def test_a_departure_is_reported():
 
 
 def test_golden_runs_get_the_pin_and_reference_runs_do_not(tmp_path):
-    golden = pipeline.kernel_env(tmp_path, golden=True, force=False)
+    golden = pipeline.kernel_env(tmp_path, pinned=True, force=False)
     assert {k: golden.get(k) for k in numerics.PINNED_ENV} == numerics.PINNED_ENV
-    assert not set(numerics.PINNED_ENV) & set(pipeline.kernel_env(tmp_path, golden=False, force=False))
+    assert not set(numerics.PINNED_ENV) & set(pipeline.kernel_env(tmp_path, pinned=False, force=False))

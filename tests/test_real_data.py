@@ -24,7 +24,7 @@ def test_every_notebook_runs_on_a_maskless_set_with_its_own_class_names(isolated
         assert "masks/" in pd.read_csv(out / f"{table}.csv").skipped[0]
         assert "REAL data" in (out / f"{table}.md").read_text()
     card = pd.read_csv(out / "dataset_card_droplets.csv", index_col=0)
-    assert card.loc["jagged", "folder_in_data"] == "serrated" and card.loc["jagged", "total"] == 8
+    assert card.loc["jagged", "folder in the data"] == "serrated" and card.loc["jagged", "total"] == 8
     assert "features: rectangular (data: slot)" in pd.read_csv(out / "dataset_card_microparts.csv").columns
     regions = pd.read_csv(out / "xu2024_table1_heatmap_iou.csv")
     assert len(regions) > 0

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 import torch
 
-from lib.classification import dropkey, heads as head_training, models as classification_models, plots as classification_plots, robustness
+from lib.classification import dropkey, heads as head_training, models as classification_models, plots as classification_plots, resnet, robustness
 from lib.classification.resnet import load_classifier
 from lib.explain import plots as explain_plots
 from lib.study import papers, paths
@@ -67,6 +67,11 @@ def test_heads_train_on_the_frozen_backbone_and_the_study_runs(trained, toy, tmp
         assert all(torch.equal(p, q) for p, q in zip(model.layer4.state_dict().values(), plain.layer4.state_dict().values()))
         models[head.label] = model
     assert list(models) == ["ResNet50", "ResNet50+attention", "ResNet50+Dropout", "ResNet50+DropKey"]
+    val = resnet.load_split(toy, CLASSES, config.imgsz, "val")
+    features = head_training.backbone_features(models["ResNet50+attention"], val, batch=3)  # the heads trained on these
+    with torch.no_grad():
+        direct = models["ResNet50+attention"].backbone(next(iter(resnet.Batches(val, len(val))))[0])
+    assert torch.allclose(features.images, direct, atol=1e-5) and torch.equal(features.labels, val.labels)
     named, loaded = classification_models.liu2023_models(base, {"none": artifacts["none"], "dropout": artifacts["dropout"],
                                                                0.3: artifacts["dropkey"]}, 0.3)
     assert list(named) == list(classification_models.LIU2023_MODELS) and set(loaded) == {"none", "dropout", 0.3}

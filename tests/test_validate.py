@@ -4,7 +4,7 @@ import pytest
 import yaml
 from conftest import build_datasets
 
-from lib.classification import resnet
+from lib.classification import resnet, splits
 from lib.data import cards, datasets, read
 from lib.data.validate import DatasetError, validate
 from lib.study.profiles import DataSpec
@@ -117,7 +117,7 @@ def test_own_class_names_are_mapped_without_renaming_files(copy):
     assert images[images["class"] == "jagged"].file.str.contains("/serrated/").all()
     card = cards.classification_card(drops, "droplets")
     assert card.loc["jagged", "folder_in_data"] == "serrated" and card.loc["gourd", "folder_in_data"] == "gourd"
-    split = resnet.ImageSplit(drops, "test", read.CLASS_NAMES["droplets"])
+    split = splits.ImageSplit(drops, "test", read.CLASS_NAMES["droplets"])
     jagged = read.CLASS_NAMES["droplets"].index("jagged")
     assert {label for path, label in split.samples if "/serrated/" in path} == {jagged}
 

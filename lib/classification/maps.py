@@ -10,7 +10,7 @@ from tqdm import tqdm
 
 from ..explain import cams
 from ..study import cache
-from .resnet import ImageSplit, image_transform, load_classifier
+from .resnet import Batches, load_classifier, load_split
 
 # Bump to rebuild every batch of maps on purpose (a change outside the keyed code that alters them).
 VERSION = 1
@@ -31,13 +31,11 @@ def split_maps(artifact: Path, dataset_folder: Path, split: str = "test", layers
 
     def build(out: Path) -> None:
         model, cfg = load_classifier(artifact, device)
-        ds = ImageSplit(dataset_folder, split, cfg.classes, image_transform(cfg.imgsz, train=False))
+        data = load_split(dataset_folder, cfg.classes, cfg.imgsz, split)
         arrays = {f"cam_{name}": [] for name in layers}
         arrays.update(guided=[], labels=[], preds=[], targets=[])
-        for i in tqdm(range(0, len(ds), batch), desc=f"CAMs {cfg.dataset}/{split}"):
-            items = [ds[j] for j in range(i, min(i + batch, len(ds)))]
-            x = torch.stack([img for img, _ in items]).to(device)
-            labels = np.array([label for _, label in items])
+        for x, y in tqdm(Batches(data, batch), desc=f"CAMs {cfg.dataset}/{split}"):
+            x, labels = x.to(device), y.numpy()
             with torch.no_grad():
                 preds = model(x).argmax(1).cpu().numpy()
             tgt = labels if target == "true" else preds
@@ -50,7 +48,7 @@ def split_maps(artifact: Path, dataset_folder: Path, split: str = "test", layers
             arrays["labels"].append(labels), arrays["preds"].append(preds), arrays["targets"].append(tgt)
         saved = {k: np.concatenate(v) for k, v in arrays.items() if v}
         with cache.atomic_path(out / "maps.npz") as tmp:
-            np.savez_compressed(tmp, files=np.array(ds.files), classes=np.array(cfg.classes), **saved)
+            np.savez_compressed(tmp, files=np.array(data.files), classes=np.array(cfg.classes), **saved)
 
     return cache.cached_artifact(f"cams-{Path(artifact).name}", config, build, code=[Path(__file__), cams],
                                  packages=["torch", "grad-cam"]) / "maps.npz"

@@ -27,7 +27,8 @@ def study_classifier(study: Study, dataset: str, weights: str | None = None) -> 
     """The dataset's folder, the classifier's configuration at the study's profile and its trained
     artifact (from the cache when it was trained before)."""
     folder = datasets.prepare(study.profile.data, study.seed, study.data_root, names=[dataset])[dataset]
-    config = ClassifierConfig.from_profile(study.profile, dataset, CLASS_NAMES[dataset], study.seed, weights)
+    config = ClassifierConfig.from_profile(study.profile, dataset, CLASS_NAMES[dataset], study.seed, weights,
+                                           precision=study.precision.name)
     return folder, config, train_classifier(folder, config, study.device)
 
 

@@ -1,11 +1,13 @@
 """The ResNet50 classifiers of the droplet and surface images (xu2024 §4.3, §4.4): the model, its
-configuration, the image folders it reads and its checkpoint file.
+configuration, the batches it reads (from the decoded splits of :mod:`.splits`) and its
+checkpoint file.
 
-torchvision gives the model and the image folders. Models are trained from scratch unless a
-local ImageNet state dict is given: nothing is downloaded.
+torchvision gives the model. Models are trained from scratch unless a local ImageNet state dict
+is given: nothing is downloaded.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,19 +16,17 @@ import numpy as np
 import torch
 import torchvision
 from torch import nn
-from torch.utils.data import DataLoader
 from torchvision import transforms as T
+from torchvision.transforms import functional as TF
 
-from ..data import read
-from ..study import cache
+from ..study import cache, precision
 from ..study.profiles import Profile
+from . import splits
 
 # ImageNet statistics, so that optional ImageNet weights see the inputs they were trained with.
-
 MEAN = (0.485, 0.456, 0.406)
-
-
 STD = (0.229, 0.224, 0.225)
+JITTER = 0.15  # largest relative change of brightness and of contrast in training
 
 
 @dataclass(frozen=True)
@@ -42,11 +42,13 @@ class ClassifierConfig:
     lr: float = 2e-3  # peak of the one-cycle schedule
     weight_decay: float = 0.05
     weights: str | None = None  # local torchvision ImageNet state dict; None: from scratch
+    precision: str = "fp32"  # what it trains at, "fp32" or "bf16" (lib.study.precision)
 
     @classmethod
-    def from_profile(cls, profile: Profile, dataset: str, classes, seed: int, weights: str | None = None) -> "ClassifierConfig":
+    def from_profile(cls, profile: Profile, dataset: str, classes, seed: int, weights: str | None = None,
+                     precision: str = "fp32") -> "ClassifierConfig":
         spec = profile.classifier
-        return cls(dataset, tuple(classes), spec.imgsz, spec.epochs, spec.batch, seed, weights=weights)
+        return cls(dataset, tuple(classes), spec.imgsz, spec.epochs, spec.batch, seed, weights=weights, precision=precision)
 
 
 def build_resnet50(num_classes: int, weights: str | Path | None = None) -> nn.Module:
@@ -66,76 +68,97 @@ def build_resnet50(num_classes: int, weights: str | Path | None = None) -> nn.Mo
     return model
 
 
-def image_transform(imgsz: int, train: bool) -> T.Compose:
-    """Resize and normalise; in training, augmentations that keep what a microscope image means:
-    the 8 flips and right-angle turns (no canonical orientation under the microscope) and small
-    changes of illumination."""
-    steps = [T.Resize((imgsz, imgsz), antialias=True)]
-    if train:
-        steps += [T.RandomHorizontalFlip(), T.RandomVerticalFlip(), T.RandomApply([_Transpose()], p=0.5),
-                  T.ColorJitter(brightness=0.15, contrast=0.15)]
-    return T.Compose([*steps, T.ToTensor(), T.Normalize(MEAN, STD)])
+@dataclass(frozen=True)
+class SplitTensors:
+    """One decoded split (:func:`.splits.decoded_splits`)."""
+
+    images: torch.Tensor  # (N, 3, S, S) uint8
+    labels: torch.Tensor  # (N,) int64
+    files: tuple[str, ...]  # relative to the dataset root
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def floats(self) -> np.ndarray:
+        """The images as (N, S, S, 3) float32 in [0, 1], for perturbations and figures."""
+        return self.images.permute(0, 2, 3, 1).float().div(255).numpy()
 
 
-class _Transpose(nn.Module):
-    """Swap x and y; with the two flips it gives all 8 symmetries of the square."""
-
-    def forward(self, img):
-        from PIL import Image
-
-        return img.transpose(Image.Transpose.TRANSPOSE)
+def load_split(folder: str | Path, classes, imgsz: int, split: str) -> SplitTensors:
+    """``split`` of the classification set in ``folder`` at ``imgsz`` px, decoded once and cached."""
+    saved = torch.load(splits.decoded_splits(folder, classes, imgsz) / f"{split}.pt", weights_only=True)
+    return SplitTensors(saved["images"], saved["labels"], tuple(saved["files"]))
 
 
-class ImageSplit(torchvision.datasets.ImageFolder):
-    """One split (``<root>/<split>/<class>/*.png``) with classes in the study's order, not
-    alphabetical (ImageFolder's default), so that label ``i`` is ``classes[i]`` everywhere. A real
-    set's own folder names are read through its ``class_names.yaml`` (see :mod:`lib.data.read`)."""
-
-    def __init__(self, root: str | Path, split: str, classes, transform=None):
-        self.study_classes = tuple(classes)
-        self.folders = tuple(read.class_folders(Path(root), self.study_classes).values())
-        folder = Path(root) / split
-        check_split(folder, self.folders)
-        super().__init__(str(folder), transform=transform)
-
-    def find_classes(self, directory):
-        return list(self.folders), {f: i for i, f in enumerate(self.folders)}
-
-    @property
-    def files(self) -> list[str]:
-        """Image paths relative to the dataset root (as in ``images.csv``)."""
-        root = Path(self.root).parent
-        return [str(Path(p).relative_to(root)) for p, _ in self.samples]
+def imagenet_normalise(images: torch.Tensor) -> torch.Tensor:
+    """float (N, 3, S, S) in [0, 1] -> the network's input (ImageNet mean and std)."""
+    return T.Normalize(MEAN, STD)(images)
 
 
-def check_split(folder: Path, classes) -> None:
-    """Fail clearly when a split is missing, empty, or has other class folders than ``classes``."""
-    if not folder.is_dir():
-        raise FileNotFoundError(f"split folder {folder} does not exist")
-    found = sorted(p.name for p in folder.iterdir() if p.is_dir())
-    if sorted(classes) != found:
-        raise ValueError(f"{folder} has {len(found)} class folder(s) {found}, but the classifier expects "
-                         f"the {len(classes)} classes {list(classes)}")
-    if not any(p.suffix.lower() in read.IMAGE_SUFFIXES for c in classes for p in (folder / c).iterdir()):
-        raise ValueError(f"split {folder} is empty: no images in any class folder")
+def augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """uint8 (B, 3, S, S) -> float in [0, 1], each image changed in ways that keep what a microscope
+    image means: one of the 8 symmetries of the square (horizontal flip, vertical flip and
+    transpose, each with probability 1/2; there is no canonical orientation under the microscope)
+    and brightness and contrast scaled by factors within ``1 ± JITTER`` (torchvision's
+    ``ColorJitter`` definitions: brightness multiplies, contrast blends with the mean grey).
+    Batched, so that augmentation costs a few tensor operations per batch."""
+    x = images.float().div(255)
+    b = len(x)
+    flip = torch.rand(3, b, 1, 1, 1, generator=generator) < 0.5
+    x = torch.where(flip[0], x.flip(-1), x)
+    x = torch.where(flip[1], x.flip(-2), x)
+    x = torch.where(flip[2], x.transpose(-1, -2), x)
+    brightness, contrast = 1 + JITTER * (2 * torch.rand(2, b, 1, 1, 1, generator=generator) - 1)
+    x = (x * brightness).clamp(0, 1)
+    grey = TF.rgb_to_grayscale(x).mean((-3, -2, -1), keepdim=True)
+    return (contrast * x + (1 - contrast) * grey).clamp(0, 1)
 
 
-def loader(folder: Path, split: str, config: ClassifierConfig, train: bool = False) -> DataLoader:
-    """Batches of one split; training batches are shuffled by a generator seeded from the config.
-    One process: on 2 cores, workers would only compete with the model for them."""
-    ds = ImageSplit(folder, split, config.classes, image_transform(config.imgsz, train))
-    gen = torch.Generator().manual_seed(config.seed)
-    return DataLoader(ds, batch_size=config.batch, shuffle=train, generator=gen if train else None,
-                      drop_last=train and len(ds) > config.batch, num_workers=0)
+def prepare_images(images: torch.Tensor, train: bool, generator: torch.Generator) -> torch.Tensor:
+    """uint8 images -> the network's input, augmented in training."""
+    return imagenet_normalise(augment(images, generator) if train else images.float().div(255))
 
 
-def predict(model: nn.Module, dl: DataLoader, device: str = "cpu") -> tuple[np.ndarray, np.ndarray, float]:
-    """Softmax probabilities (N, classes), labels (N,) and mean cross-entropy over a loader."""
+class Batches:
+    """Mini-batches ``(x, y)`` of a decoded split: x = ``prepare(images, train, generator)``
+    (:func:`prepare_images` by default: normalised float (B, 3, S, S)) in ``memory_format``, y (B,)
+    int64. Training batches are reshuffled every epoch by a generator seeded from ``seed``, and the
+    last partial batch is dropped."""
+
+    def __init__(self, split: SplitTensors, batch: int, *, train: bool = False, seed: int = 0,
+                 memory_format=torch.contiguous_format, prepare=prepare_images):
+        self.split, self.batch, self.train, self.memory_format, self.prepare = split, batch, train, memory_format, prepare
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __len__(self) -> int:
+        n = len(self.split)
+        return n // self.batch if self.train and n > self.batch else -(-n // self.batch)
+
+    def __iter__(self):
+        n = len(self.split)
+        order = torch.randperm(n, generator=self.generator) if self.train else torch.arange(n)
+        for i in range(len(self)):
+            idx = order[i * self.batch:(i + 1) * self.batch]
+            x = self.prepare(self.split.images[idx], self.train, self.generator)
+            yield x.contiguous(memory_format=self.memory_format), self.split.labels[idx]
+
+
+def batches(folder: Path, split: str, config: ClassifierConfig, train: bool = False) -> Batches:
+    """Batches of one split of ``folder`` at the configuration's input size, batch, seed and precision."""
+    return Batches(load_split(folder, config.classes, config.imgsz, split), config.batch, train=train, seed=config.seed,
+                   memory_format=precision.resolve(config.precision, "cpu").memory_format())
+
+
+def predict(model: nn.Module, batches, device: str = "cpu", policy: precision.Precision | None = None
+            ) -> tuple[np.ndarray, np.ndarray, float]:
+    """Softmax probabilities (N, classes), labels (N,) and mean cross-entropy over ``batches``; in
+    fp32 unless a training-time ``policy`` is given (validation during training)."""
     model.eval()
     probs, labels, loss = [], [], 0.0
     with torch.no_grad():
-        for x, y in dl:
-            logits = model(x.to(device))
+        for x, y in batches:
+            with policy.autocast(device) if policy else contextlib.nullcontext():
+                logits = model(x.to(device)).float()
             loss += nn.functional.cross_entropy(logits, y.to(device), reduction="sum").item()
             probs.append(torch.softmax(logits, 1).cpu().numpy())
             labels.append(y.numpy())

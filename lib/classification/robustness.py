@@ -1,6 +1,6 @@
 """How the droplet classifiers and their maps respond to perturbed inputs (liu2023 Fig. 2-8).
 
-Images are resized to the network's input size exactly as in training (PIL, bilinear with
+Images are the decoded splits of training (:mod:`.splits`: PIL, bilinear with
 antialiasing), *then* perturbed, then normalised: noise of variance v is therefore v at the
 network's input (in the chosen space, :mod:`.perturbations`), not blurred away by a later
 resize. All models see the same noisy images (one generator per variance and draw), so their
@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-import torchvision.transforms as T
 from PIL import Image
 from scipy import stats
 from tqdm.auto import tqdm
@@ -22,26 +21,23 @@ from tqdm.auto import tqdm
 from ..data.read import load_mask
 from ..explain import cams, heatmaps
 from . import perturbations
-from .resnet import MEAN, STD, ImageSplit
+from .resnet import imagenet_normalise, load_split
 
 
 def split_inputs(folder: Path, classes, imgsz: int, split: str = "test"):
     """Images (N, S, S, 3) float in [0, 1] at the input size, labels (N,), masks (bool (S, S) or
     None) and files of one split, in the classifier's order."""
-    data = ImageSplit(folder, split, classes)
-    resize = T.Resize((imgsz, imgsz), antialias=True)
-    images = np.stack([np.asarray(resize(Image.open(p).convert("RGB")), np.float32) / 255 for p, _ in data.samples])
+    data = load_split(folder, classes, imgsz, split)
     masks = []
     for f in data.files:
         m = load_mask(folder, f)
         masks.append(None if m is None else np.asarray(Image.fromarray(m).resize((imgsz, imgsz), Image.NEAREST)))
-    return images, np.array(data.targets), masks, data.files
+    return data.floats(), data.labels.numpy(), masks, list(data.files)
 
 
 def normalised_batch(images: np.ndarray) -> torch.Tensor:
     """(N, S, S, 3) in [0, 1] -> normalised (N, 3, S, S)."""
-    x = torch.from_numpy(np.ascontiguousarray(images, np.float32)).permute(0, 3, 1, 2)
-    return T.Normalize(MEAN, STD)(x)
+    return imagenet_normalise(torch.from_numpy(np.ascontiguousarray(images, np.float32)).permute(0, 3, 1, 2))
 
 
 def probabilities(model: torch.nn.Module, images: np.ndarray, batch: int = 64) -> np.ndarray:

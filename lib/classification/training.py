@@ -20,23 +20,23 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from ..data import read
-from ..study import cache
+from ..study import cache, precision
 from ..study.seeding import seed_everything
-from . import resnet
-from .resnet import ClassifierConfig, build_resnet50, check_split, load_classifier, loader, predict, save_checkpoint
+from . import resnet, splits
+from .resnet import Batches, ClassifierConfig, batches, build_resnet50, load_classifier, predict, save_checkpoint
 
 # Bump to rebuild every classifier on purpose (a change outside the keyed code that alters training).
 VERSION = 1
 
 
-def fit(model: nn.Module, train_dl: DataLoader, val_dl: DataLoader, config: ClassifierConfig, device: str,
+def fit(model: nn.Module, train_dl: Batches, val_dl: Batches, config: ClassifierConfig, device: str,
         checkpoint: Path) -> pd.DataFrame:
-    """Train for ``config.epochs``; save the best-on-validation weights to ``checkpoint``; return the history."""
-    model.to(device)
+    """Train for ``config.epochs`` at ``config.precision``; save the best-on-validation weights to
+    ``checkpoint``; return the history."""
+    policy = precision.resolve(config.precision, device)
+    model.to(device, memory_format=policy.memory_format())
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.lr, total_steps=config.epochs * len(train_dl), pct_start=0.2)
     history, best = [], (-1.0, np.inf)
@@ -46,7 +46,8 @@ def fit(model: nn.Module, train_dl: DataLoader, val_dl: DataLoader, config: Clas
         t0, seen, correct, total_loss = time.perf_counter(), 0, 0, 0.0
         for x, y in train_dl:
             x, y = x.to(device), y.to(device)
-            logits = model(x)
+            with policy.autocast(device):
+                logits = model(x).float()
             loss = nn.functional.cross_entropy(logits, y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -57,7 +58,7 @@ def fit(model: nn.Module, train_dl: DataLoader, val_dl: DataLoader, config: Clas
             total_loss += loss.item() * len(y)
             bar.update()
         train_s = time.perf_counter() - t0
-        probs, labels, val_loss = predict(model, val_dl, device)
+        probs, labels, val_loss = predict(model, val_dl, device, policy)
         val_acc = float((probs.argmax(1) == labels).mean())
         improved = (val_acc, -val_loss) > (best[0], -best[1])
         if improved:
@@ -74,8 +75,7 @@ def fit(model: nn.Module, train_dl: DataLoader, val_dl: DataLoader, config: Clas
 def train_classifier(folder: str | Path, config: ClassifierConfig, device: str = "cpu", *, force: bool = False) -> Path:
     """Train (or fetch from the cache) the classifier ``config`` on the dataset in ``folder``."""
     folder = Path(folder)
-    for split in read.SPLITS:  # all of them before minutes of training, not only the first
-        check_split(folder / split, read.class_folders(folder, config.classes).values())
+    splits.decoded_splits(folder, config.classes, config.imgsz)  # checks every split before minutes of training
     key = {**dataclasses.asdict(config), "data": cache.dataset_identity(folder), "version": VERSION}
     if config.weights:  # the file's content, not its name, identifies the weights
         key["weights"] = hashlib.sha256(Path(config.weights).expanduser().read_bytes()).hexdigest()[:16]
@@ -83,16 +83,16 @@ def train_classifier(folder: str | Path, config: ClassifierConfig, device: str =
     def build(out: Path) -> None:
         seed_everything(config.seed)
         model = build_resnet50(len(config.classes), config.weights)
-        history = fit(model, loader(folder, "train", config, train=True), loader(folder, "val", config),
+        history = fit(model, batches(folder, "train", config, train=True), batches(folder, "val", config),
                       config, device, out / "model.pt")
         cache.atomic_write_text(out / "history.csv", history.to_csv(index=False))
         best, _ = load_classifier(out, device)
-        test = loader(folder, "test", config)
+        test = batches(folder, "test", dataclasses.replace(config, precision="fp32"))  # scored in fp32
         probs, labels, _ = predict(best, test, device)
-        table = pd.DataFrame({"file": test.dataset.files, "label": labels, "pred": probs.argmax(1)})
+        table = pd.DataFrame({"file": test.split.files, "label": labels, "pred": probs.argmax(1)})
         for i, c in enumerate(config.classes):
             table[f"p_{c}"] = probs[:, i]
         cache.atomic_write_text(out / "predictions.csv", table.to_csv(index=False))
 
-    return cache.cached_artifact(f"classifier-{config.dataset}", key, build, code=[Path(__file__), resnet],
+    return cache.cached_artifact(f"classifier-{config.dataset}", key, build, code=[Path(__file__), resnet, splits],
                                  packages=["torch", "torchvision"], force=force)

@@ -44,15 +44,16 @@ def pinned() -> bool:
 
 def configure() -> None:
     """Apply what cannot be set from the environment. ultralytics resets torch's thread count to
-    ``os.cpu_count() - 1`` whenever it picks a device (once per training or validation), which
-    depends on the machine; under the pin it keeps :data:`PINNED_THREADS` instead."""
-    if not pinned():
-        return
+    ``os.cpu_count() - 1`` whenever it picks a device (once per training or validation), keeping a
+    core for data-loading workers that the study does not start (``workers=0``): on 2 cores the
+    detectors would train on one. It keeps torch's own count instead: :data:`PINNED_THREADS` under
+    the pin, every core otherwise."""
     import torch
     from ultralytics.utils import torch_utils
 
-    torch.set_num_threads(PINNED_THREADS)
-    torch_utils.NUM_THREADS = PINNED_THREADS
+    if pinned():
+        torch.set_num_threads(PINNED_THREADS)
+    torch_utils.NUM_THREADS = torch.get_num_threads()
 
 
 def detector_threads() -> int:
@@ -110,8 +111,8 @@ def describe(device: str) -> dict[str, str]:
         "machine": machine,
         "numerics": (f"torch CPU kernels {torch.backends.cpu.get_cpu_capability()}, {torch.get_num_threads()} threads "
                      f"({detector_threads()} in ultralytics' trainer); {setup}"),
-        # No autocast anywhere in lib: every model trains and is explained in the default dtype.
-        "dtype": f"{str(torch.get_default_dtype()).removeprefix('torch.')} (training and CAMs, no autocast)",
+        # CAMs and scores always run in the default dtype; training follows lib.study.precision.
+        "dtype": f"{str(torch.get_default_dtype()).removeprefix('torch.')} (CAMs and scores; training: next line)",
     }
 
 

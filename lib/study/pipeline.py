@@ -26,6 +26,7 @@ from pathlib import Path
 import nbformat
 
 from . import numerics, paths
+from .precision import CHOICES
 from .profiles import PROFILES, get_profile
 
 REFERENCE_PROFILE = "quick"
@@ -165,11 +166,12 @@ def publish(staging: Path, dest: Path) -> int:
     return moved
 
 
-def kernel_env(staging: Path, golden: bool, force: bool) -> dict[str, str]:
-    """Environment of the notebook kernels: results staged, and for golden copies the numerical
-    setup that nbval re-executes them under (``tests/run.sh``, :mod:`lib.study.numerics`)."""
+def kernel_env(staging: Path, pinned: bool, force: bool) -> dict[str, str]:
+    """Environment of the notebook kernels: results staged, and when ``pinned`` (golden copies,
+    ``--pinned``) the numerical setup that nbval re-executes the golden copies under
+    (``tests/run.sh``, :mod:`lib.study.numerics`)."""
     env = {"STUDY_FIGURES_DIR": str(staging), "TQDM_MININTERVAL": "30"}
-    if golden:
+    if pinned:
         env |= numerics.PINNED_ENV
     if force:
         env["STUDY_FORCE_SINCE"] = repr(time.time())
@@ -177,7 +179,8 @@ def kernel_env(staging: Path, golden: bool, force: bool) -> dict[str, str]:
 
 
 def run(profile: str, only: str | None = None, force: bool = False, seed: int | None = None,
-        data_root: str | None = None, device: str | None = None, golden: bool = False) -> None:
+        data_root: str | None = None, device: str | None = None, golden: bool = False, precision: str | None = None,
+        pinned: bool = False) -> None:
     get_profile(profile)  # unknown profile: one clear error before anything runs
     notebooks = select(discover(), only)
     if not notebooks:
@@ -193,9 +196,10 @@ def run(profile: str, only: str | None = None, force: bool = False, seed: int | 
 
     staging = paths.FIGURES_DIR / f".staging-{profile}-{os.getpid()}"
     staging.mkdir()
-    env = kernel_env(staging, golden, force)
+    env = kernel_env(staging, golden or pinned, force)
     parameters = {} if golden else {"profile": profile}
-    parameters |= {k: v for k, v in (("seed", seed), ("data_root", data_root), ("device", device)) if v is not None}
+    parameters |= {k: v for k, v in (("seed", seed), ("data_root", data_root), ("device", device),
+                                     ("precision", precision)) if v is not None}
 
     what = "golden copies (notebook defaults)" if golden else f"profile '{profile}'"
     print(f"study: {len(notebooks)} notebook(s), {what}{', ignoring caches' if force else ''}")
@@ -240,12 +244,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, help="override the profile's seed")
     parser.add_argument("--data-root", help="folder holding real datasets in the study's layout")
     parser.add_argument("--device", help="torch device, e.g. cuda or cpu (default: cuda when available)")
+    parser.add_argument("--precision", choices=CHOICES,
+                        help="what models train at (default auto: bf16 where the hardware runs it natively, else fp32)")
+    parser.add_argument("--pinned", action="store_true",
+                        help="run on the tests' pinned fp32 setup (lib/study/numerics.py): slower, the same results on every x86-64 machine")
     parser.add_argument("--update-golden", action="store_true",
                         help="re-execute the notebooks at their defaults (smoke) into tests/golden/ for nbval")
     args = parser.parse_args(argv)
     try:
         run("smoke" if args.update_golden else args.profile, args.only, args.force, args.seed,
-            args.data_root, args.device, golden=args.update_golden)
+            args.data_root, args.device, golden=args.update_golden, precision=args.precision, pinned=args.pinned)
     except (PipelineError, ValueError) as e:
         print(f"\nERROR: {e}", file=sys.stderr)
         return 1

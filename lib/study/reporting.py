@@ -22,6 +22,7 @@ import pandas as pd
 
 from . import numerics, paths
 from .cache import atomic_path, atomic_write_text
+from .precision import Precision, resolve as resolve_precision
 from .profiles import Profile, get_profile
 from .seeding import seed_everything
 
@@ -87,10 +88,11 @@ class Study:
     seed: int
     device: str
     data_root: Path | None  # None: the synthetic stand-ins
+    precision: Precision  # what models train at (lib.study.precision)
 
     @classmethod
     def start(cls, profile: str = "smoke", seed: int | None = None, data_root: str | None = None,
-              device: str | None = None) -> "Study":
+              device: str | None = None, precision: str = "auto") -> "Study":
         prof = get_profile(profile)
         seed = prof.seed if seed is None else int(seed)
         seed_everything(seed)
@@ -101,7 +103,8 @@ class Study:
         # Ultralytics must never reach for the network or write to the user's home.
         os.environ.setdefault("YOLO_OFFLINE", "1")
         os.environ.setdefault("YOLO_CONFIG_DIR", str(paths.DATA_DIR / ".config"))
-        return cls(prof, seed, prof.resolve_device(device), root)
+        device = prof.resolve_device(device)
+        return cls(prof, seed, device, root, resolve_precision(precision, device))
 
     # -- provenance -------------------------------------------------------------------------
     @property
@@ -117,6 +120,7 @@ class Study:
             f"seed    : {self.seed}",
             f"device  : {self.device}",
             *(f"{k:<8}: {v}" for k, v in numerics.describe(self.device).items()),
+            f"training: classifiers in {self.precision.describe()}; detectors in fp32 (ultralytics' CPU trainer)",
             f"commit  : {git_commit()}",
             f"data    : {self.data_label}",
             f"results : figures/{self.profile.name}/",  # where they land, also when run_all.sh stages them
