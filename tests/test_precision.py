@@ -62,3 +62,18 @@ def test_throughput_benchmark_measures_every_path_against_fp32(toy):
     assert table.loc["in memory, fp32", "ratio_to_fp32_in_memory"] == 1.0
     assert table.ratio_to_in_memory.notna().sum() == 1 and table.loc["data path, fp32", "ratio_to_in_memory"] > 0
     assert "ratio to in memory (same precision)" in displayed(table).columns
+
+
+def test_interleaved_timing_runs_every_step_in_turn_after_a_warm_up():
+    from lib.study import benchmark
+
+    calls = []
+    seconds = benchmark.interleaved_seconds({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, rounds=2, calls=3)
+    assert calls == (["a"] * 3 + ["b"] * 3) * 3 and set(seconds) == {"a", "b"} and all(s >= 0 for s in seconds.values())
+
+
+def test_detector_throughput_compares_bf16_with_fp32():
+    from lib.detection import throughput
+
+    table = throughput.yolo_throughput("n", 3, imgsz=64, batch=2, rounds=1)
+    assert list(table.index) == ["fp32", "bf16"] and (table.img_per_s > 0).all() and table.ratio_to_fp32["fp32"] == 1.0

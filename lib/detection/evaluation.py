@@ -7,6 +7,7 @@ changing how models are scored must not retrain them.
 from __future__ import annotations
 
 import tempfile
+from functools import partial
 from pathlib import Path
 
 import cv2
@@ -16,8 +17,7 @@ import torch
 from tqdm import tqdm
 
 from ..data.read import find_image, load_rgb
-from ..study import papers, reporting
-from ..study.numerics import clock
+from ..study import benchmark, papers, reporting
 from . import detectors
 from .models import load_detector
 from .training import data_yaml, ultralytics_device
@@ -132,25 +132,18 @@ def step_time_ratios(variants, scale: str, nc: int, *, imgsz: int, batch: int, r
     x = torch.rand(batch, 3, imgsz, imgsz)
     with tempfile.TemporaryDirectory() as tmp:
         models = {v: detectors.build_detector(v, scale, nc, tmp).model.train() for v in variants}
-
-    def step(model) -> float:
-        t0 = clock()
-        sum(t.float().sum() for t in _tensors(model(x))).backward()
-        model.zero_grad(set_to_none=True)
-        return clock() - t0
-
-    for model in models.values():  # warm-up: allocator and kernel choice
-        step(model)
-    times = {v: [] for v in variants}
-    for _ in tqdm(range(repeats), desc="timing training steps", leave=False):
-        for v, model in models.items():
-            times[v].append(step(model))
-    median = {v: float(np.median(t)) for v, t in times.items()}
+    median = benchmark.interleaved_seconds({v: partial(training_pass, model, x) for v, model in models.items()}, repeats)
     return pd.DataFrame({
         "variant": variants,
         "step_s_median": [median[v] for v in variants],
         "ratio_to_baseline": [median[v] / median["baseline"] for v in variants],
     }).set_index("variant")
+
+
+def training_pass(model: torch.nn.Module, x: torch.Tensor) -> None:
+    """Forward and backward of a training-mode detector on ``x`` (a loss-free stand-in: the sum of its outputs)."""
+    sum(t.float().sum() for t in _tensors(model(x))).backward()
+    model.zero_grad(set_to_none=True)
 
 
 def _tensors(out) -> list[torch.Tensor]:
