@@ -2,8 +2,9 @@
 natively, fp32 elsewhere.
 
 On a CPU with AVX512-BF16 or AMX, a ResNet50 training step under bf16 autocast with channels_last
-runs about twice as fast as in fp32; on a CPU without them, autocast emulates bf16 and is slower
-than fp32 (PyTorch's autocast documentation says so). So ``auto`` looks at the hardware, and a
+was measured at 1.7-2.2 times its fp32 rate (AMD EPYC, 64-128 px); on a CPU without them,
+autocast emulates bf16 and is far slower than fp32 (0.12 times on an AVX2-only AMD EPYC, README;
+PyTorch's autocast documentation warns of it). So ``auto`` looks at the hardware, and a
 notebook parameter overrides it. Only training and its validation passes use the policy: CAMs,
 statistics and everything scored run in fp32. Under the pinned setup of the tests
 (:mod:`.numerics`) ``auto`` is fp32, so the golden copies do not depend on the processor.
