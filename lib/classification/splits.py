@@ -30,12 +30,12 @@ class ImageSplit(torchvision.datasets.ImageFolder):
     alphabetical (ImageFolder's default), so that label ``i`` is ``classes[i]`` everywhere. A real
     set's own folder names are read through its ``class_names.yaml`` (see :mod:`lib.data.read`)."""
 
-    def __init__(self, root: str | Path, split: str, classes, transform=None):
+    def __init__(self, root: str | Path, split: str, classes):
         self.study_classes = tuple(classes)
         self.folders = tuple(read.class_folders(Path(root), self.study_classes).values())
         folder = Path(root) / split
         check_split(folder, self.folders)
-        super().__init__(str(folder), transform=transform)
+        super().__init__(str(folder))
 
     def find_classes(self, directory):
         return list(self.folders), {f: i for i, f in enumerate(self.folders)}

@@ -1,5 +1,5 @@
-"""How fast a classifier trains on this machine: a ResNet50 training step (forward, backward,
-AdamW) on a batch already in memory, in fp32 and in bf16 autocast with channels_last, beside the
+"""How fast a classifier trains on this machine: the training loop's own ResNet50 step
+(:func:`.training.training_step`: forward, backward, AdamW) on a batch already in memory, in fp32 and in bf16 autocast with channels_last, beside the
 training loop's own data path (decoded split, batched augmentation, :class:`.resnet.Batches`).
 
 A benchmark (:func:`lib.study.benchmark.interleaved_seconds`): the ratios are what to read, the
@@ -13,18 +13,10 @@ import itertools
 import numpy as np
 import pandas as pd
 import torch
-from torch import nn
 
 from ..study import benchmark, precision
 from .resnet import Batches, SplitTensors, build_resnet50
-
-
-def _step(model: nn.Module, opt: torch.optim.Optimizer, policy: precision.Precision, x: torch.Tensor, y: torch.Tensor) -> None:
-    with policy.autocast("cpu"):
-        loss = nn.functional.cross_entropy(model(x).float(), y)
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    opt.step()
+from .training import training_step
 
 
 def resnet_throughput(split: SplitTensors, classes: int, batch: int, chosen: precision.Precision, *, steps: int = 4,
@@ -40,13 +32,13 @@ def resnet_throughput(split: SplitTensors, classes: int, batch: int, chosen: pre
                for name, policy in policies.items()}
     sources[f"data path, {chosen.name}"] = (policies[chosen.name], itertools.chain.from_iterable(itertools.repeat(loop)))
 
-    def training_step(policy, data):
+    def timed_step(policy, data):
         torch.manual_seed(seed)
         model = build_resnet50(classes).to(memory_format=policy.memory_format()).train()
         opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
-        return lambda: _step(model, opt, policy, *next(data))
+        return lambda: training_step(model, opt, policy, *next(data))
 
-    seconds = benchmark.interleaved_seconds({name: training_step(*source) for name, source in sources.items()}, rounds, steps)
+    seconds = benchmark.interleaved_seconds({name: timed_step(*source) for name, source in sources.items()}, rounds, steps)
     rates = {name: batch / s for name, s in seconds.items()}
     table = pd.DataFrame({"img_per_s": rates}).rename_axis("path")
     table["ratio_to_fp32_in_memory"] = table.img_per_s / rates["in memory, fp32"]

@@ -31,6 +31,19 @@ from .resnet import Batches, ClassifierConfig, batches, build_resnet50, load_cla
 VERSION = 1
 
 
+def training_step(model: nn.Module, opt: torch.optim.Optimizer, policy: precision.Precision, x: torch.Tensor,
+                  y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """One optimiser step on a batch: the forward pass at ``policy``'s precision, cross-entropy in
+    fp32, backward and update. Returns the logits and the loss."""
+    with policy.autocast(x.device.type):
+        logits = model(x).float()
+    loss = nn.functional.cross_entropy(logits, y)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return logits, loss
+
+
 def fit(model: nn.Module, train_dl: Batches, val_dl: Batches, config: ClassifierConfig, device: str,
         checkpoint: Path) -> pd.DataFrame:
     """Train for ``config.epochs`` at ``config.precision``; save the best-on-validation weights to
@@ -46,12 +59,7 @@ def fit(model: nn.Module, train_dl: Batches, val_dl: Batches, config: Classifier
         t0, seen, correct, total_loss = time.perf_counter(), 0, 0, 0.0
         for x, y in train_dl:
             x, y = x.to(device), y.to(device)
-            with policy.autocast(device):
-                logits = model(x).float()
-            loss = nn.functional.cross_entropy(logits, y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            logits, loss = training_step(model, opt, policy, x, y)
             sched.step()
             seen += len(y)
             correct += (logits.argmax(1) == y).sum().item()
