@@ -94,3 +94,44 @@ def test_a_dead_kernel_is_reported_as_a_failure(isolated):
     notebook(isolated / "notebooks" / "01_dies.ipynb", "import os\nos._exit(1)")
     with pytest.raises(pipeline.PipelineError, match="01_dies failed in no cell .*DeadKernelError"):
         pipeline.run("smoke")
+
+
+def test_an_unchanged_notebook_is_not_executed_again(isolated):
+    runs = isolated / "ran.txt"
+    nb = isolated / "notebooks" / "01_writes.ipynb"
+    notebook(nb, WRITES, f"open({str(runs)!r}, 'a').write('x')")
+    results = isolated / "figures" / "quick"
+    pipeline.run("quick")
+    pipeline.run("quick")
+    assert runs.read_text() == "x"  # the second run found nothing changed
+    stamps = pipeline.read_stamps(isolated / "data" / "runs" / "quick")
+    assert sorted(stamps["01_writes"]["files"]) == ["t.csv", "t.md"]
+    pipeline.run("quick", rerun=True)
+    assert runs.read_text() == "xx"
+    (results / "t.csv").write_text("edited by hand")  # a published file no longer as the notebook wrote it
+    pipeline.run("quick")
+    assert runs.read_text() == "xxx" and (results / "t.csv").read_text().splitlines()[1] == "0,5"
+    pipeline.run("quick", seed=3)  # other parameters
+    assert runs.read_text() == "xxxx"
+    notebook(nb, WRITES, f"open({str(runs)!r}, 'a').write('y')")  # another cell
+    pipeline.run("quick")
+    assert runs.read_text() == "xxxxy"
+
+
+def test_a_notebook_stamp_follows_what_lib_does_not_how_it_is_written(isolated, monkeypatch):
+    monkeypatch.setattr(paths, "REPO_ROOT", isolated)
+    (isolated / "requirements.txt").write_text("torch==1\n")
+    module = isolated / "lib" / "m.py"
+    module.parent.mkdir()
+    module.write_text("def f():\n    return 1\n")
+    nb = isolated / "notebooks" / "01_a.ipynb"
+    notebook(nb, "1")
+    stamp = lambda: pipeline.notebook_stamp(nb, {"profile": "quick"}, {}, None)  # noqa: E731
+    first = stamp()
+    module.write_text('def f():\n    """Docstring."""\n    return 1  # a comment\n')
+    assert stamp() == first
+    module.write_text("def f():\n    return 2\n")
+    assert stamp() != first
+    module.write_text("def f():\n    return 1\n")
+    (isolated / "requirements.txt").write_text("torch==2\n")
+    assert stamp() != first

@@ -9,6 +9,10 @@
   and the next run resumes from them.
 * Executed copies go to ``data/runs/<profile>/``; those of the reference profile also replace
   the notebooks in ``notebooks/``, so that a reader opening them sees the reference results.
+* A notebook whose inputs are unchanged since its last successful run (its cells, the
+  parameters, the code of ``lib``, the pinned requirements, the data and the machine) and whose
+  published files are still as it wrote them is not executed again (:func:`notebook_stamp`):
+  a rerun with nothing changed takes seconds. ``--rerun`` executes it anyway, ``--force`` too.
 * ``--update-golden`` executes the notebooks as stored (their default, ``smoke``) into
   ``tests/golden/``, the copies that nbval checks in CI, under the pinned numerical setup of
   ``tests/run.sh`` (:mod:`lib.study.numerics`).
@@ -16,6 +20,8 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
 import shutil
 import sys
@@ -26,12 +32,15 @@ from pathlib import Path
 import nbformat
 
 from . import numerics, paths
+from .cache import atomic_write_text, code_fingerprint, dataset_identity
 from .precision import CHOICES
 from .profiles import PROFILES, get_profile
 
 REFERENCE_PROFILE = "quick"
 KERNEL = "microvision-study"
 RUN_NOTE_TAG = "run-note"  # marks the markdown cell that records a reference run's parameters
+STAMPS = "stamps.json"  # in the executed copies' folder: each notebook's stamp and the files it wrote
+UNSTAMPED_ENV = ("STUDY_FIGURES_DIR", "STUDY_FORCE_SINCE")  # where results are staged says nothing of them
 
 
 class PipelineError(RuntimeError):
@@ -97,6 +106,43 @@ def as_reference_copy(nb: nbformat.NotebookNode, parameters: dict) -> nbformat.N
             note.id = RUN_NOTE_TAG  # a fixed id, so reruns do not churn the committed notebook
             nb.cells[i] = note
     return nb
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def notebook_stamp(src: Path, parameters: dict, env: dict[str, str], data_root: str | None) -> str:
+    """What a notebook's results are a function of: its cells, the parameters and the kernel's
+    numerical setup, what the code of ``lib`` does (:func:`.cache.code_fingerprint`: docstrings and
+    comments do not count), the pinned requirements the environment is built from, the real data
+    when there is some, and the machine. Everything else the notebooks read (datasets, models) is
+    built from these."""
+    cells = [[c.cell_type, c.source] for c in strip_run_note(nbformat.read(src, as_version=4)).cells]
+    code = {str(p.relative_to(paths.REPO_ROOT)): code_fingerprint(p.read_text())
+            for p in sorted((paths.REPO_ROOT / "lib").rglob("*.py"))}
+    parts = {"cells": cells, "parameters": parameters, "env": {k: v for k, v in env.items() if k not in UNSTAMPED_ENV},
+             "code": code, "requirements": (paths.REPO_ROOT / "requirements.txt").read_text(),
+             "data": dataset_identity(data_root) if data_root else None,
+             "machine": [numerics.cpu_model(), os.cpu_count()]}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def read_stamps(runs_dir: Path) -> dict:
+    path = runs_dir / STAMPS
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def unchanged(name: str, stamp: str, stamps: dict, runs_dir: Path, results_dir: Path) -> bool:
+    """Whether notebook ``name`` last ran with ``stamp`` and everything it wrote is still there as written."""
+    last = stamps.get(name)
+    if not last or last["stamp"] != stamp or not (runs_dir / f"{name}.ipynb").is_file():
+        return False
+    return all((results_dir / f).is_file() and file_digest(results_dir / f) == digest for f, digest in last["files"].items())
+
+
+def staged_files(staging: Path) -> set[Path]:
+    return {f for f in staging.rglob("*") if f.is_file()}
 
 
 @dataclass
@@ -180,7 +226,7 @@ def kernel_env(staging: Path, pinned: bool, force: bool) -> dict[str, str]:
 
 def run(profile: str, only: str | None = None, force: bool = False, seed: int | None = None,
         data_root: str | None = None, device: str | None = None, golden: bool = False, precision: str | None = None,
-        pinned: bool = False) -> None:
+        pinned: bool = False, rerun: bool = False) -> None:
     get_profile(profile)  # unknown profile: one clear error before anything runs
     notebooks = select(discover(), only)
     if not notebooks:
@@ -204,12 +250,18 @@ def run(profile: str, only: str | None = None, force: bool = False, seed: int | 
     what = "golden copies (notebook defaults)" if golden else f"profile '{profile}'"
     print(f"study: {len(notebooks)} notebook(s), {what}{', ignoring caches' if force else ''}")
     executed: list[Path] = []
+    stamps, new_stamps = read_stamps(runs_dir), {}
     start = time.time()
     try:
         for src in notebooks:
             t0 = time.time()
             print(f"  {src.stem} ...", end="", flush=True)
             dst = runs_dir / src.name
+            stamp = None if golden else notebook_stamp(src, parameters, env, data_root)
+            if stamp and not (force or rerun) and unchanged(src.stem, stamp, stamps, runs_dir, results_dir):
+                print(f" unchanged since its last run ({len(stamps[src.stem]['files'])} files in figures/{profile}/), not executed")
+                continue
+            before = staged_files(staging)
             failure = execute(src, dst, parameters, env)
             if failure:
                 print(" FAILED")
@@ -221,12 +273,17 @@ def run(profile: str, only: str | None = None, force: bool = False, seed: int | 
             nb = clean_notebook(nbformat.read(dst, as_version=4))
             nbformat.write(drop_images(nb) if golden else nb, dst)
             executed.append(dst)
+            if stamp:
+                new_stamps[src.stem] = {"stamp": stamp, "files": {str(f.relative_to(staging)): file_digest(f)
+                                                                  for f in sorted(staged_files(staging) - before)}}
             print(f" done in {time.time() - t0:.0f} s")
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)  # nothing of a failed run is published
         raise
 
     moved = publish(staging, results_dir)
+    if new_stamps:  # written only once the results they vouch for are published
+        atomic_write_text(runs_dir / STAMPS, json.dumps(stamps | new_stamps, indent=1, sort_keys=True))
     if profile == REFERENCE_PROFILE and not golden:
         for dst in executed:
             nb = as_reference_copy(nbformat.read(dst, as_version=4), parameters)
@@ -241,6 +298,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", default=REFERENCE_PROFILE, help=f"one of {', '.join(PROFILES)} (default {REFERENCE_PROFILE})")
     parser.add_argument("--only", help="comma-separated notebooks to run, by number or name, e.g. 01,03")
     parser.add_argument("--force", action="store_true", help="rebuild cached artifacts instead of reusing them")
+    parser.add_argument("--rerun", action="store_true",
+                        help="execute every selected notebook, also those unchanged since their last run (caches are still used)")
     parser.add_argument("--seed", type=int, help="override the profile's seed")
     parser.add_argument("--data-root", help="folder holding real datasets in the study's layout")
     parser.add_argument("--device", help="torch device, e.g. cuda or cpu (default: cuda when available)")
@@ -253,7 +312,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         run("smoke" if args.update_golden else args.profile, args.only, args.force, args.seed,
-            args.data_root, args.device, golden=args.update_golden, precision=args.precision, pinned=args.pinned)
+            args.data_root, args.device, golden=args.update_golden, precision=args.precision, pinned=args.pinned,
+            rerun=args.rerun)
     except (PipelineError, ValueError) as e:
         print(f"\nERROR: {e}", file=sys.stderr)
         return 1
