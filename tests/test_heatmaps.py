@@ -110,9 +110,12 @@ def test_region_enrichment_and_its_summary():
 
 def test_depth_trend_and_tables_without_masks():
     rising = pd.Series([0.1, 0.2, 0.3, 0.5], index=["layer1", "layer2", "layer3", "layer4"])
-    assert "sharpens at every stage | layer4 vs layer1: +0.400 | best stage: layer4" in heatmaps.depth_trend(rising)
+    assert ("sharpens with depth: reproduced (rises at 3 of 3 steps; layer4 above layer1) | layer4 vs layer1: +0.400 | "
+            "best stage: layer4") in heatmaps.depth_trend(rising)
     mixed = pd.Series([0.3, 0.2, 0.4], index=["a", "b", "c"])
-    assert "rises at 1 of 2 steps | c vs a: +0.100 | best stage: c" in heatmaps.depth_trend(mixed)
+    assert "direction only (rises at 1 of 2 steps; c above a) | c vs a: +0.100 | best stage: c" in heatmaps.depth_trend(mixed)
+    falling = pd.Series([0.3, 0.4, 0.1], index=["a", "b", "c"])
+    assert "not reproduced (rises at 1 of 2 steps; c not above a)" in heatmaps.depth_trend(falling)
     maps = np.random.default_rng(0).random((2, 8, 8))
     assert heatmaps.localisation_table({"layer4": maps}, [None, None]).empty
     assert heatmaps.region_share_table(maps, [None, None], np.array([0, 1]), ["a", "b"]).empty

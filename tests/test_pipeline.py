@@ -135,3 +135,21 @@ def test_a_notebook_stamp_follows_what_lib_does_not_how_it_is_written(isolated, 
     module.write_text("def f():\n    return 1\n")
     (isolated / "requirements.txt").write_text("torch==2\n")
     assert stamp() != first
+
+
+def test_a_summarising_notebook_runs_again_when_a_table_it_reads_changed(isolated):
+    runs, value = isolated / "ran.txt", isolated / "value.txt"
+    value.write_text("1")
+    nbs = isolated / "notebooks"
+    notebook(nbs / "01_writes.ipynb", WRITES.replace("[len(profile)]", f"[open({str(value)!r}).read()]"))
+    notebook(nbs / "02_reads.ipynb", f"open({str(runs)!r}, 'a').write('x')")
+    reader = nbformat.read(nbs / "02_reads.ipynb", 4)
+    reader.metadata["study"] = {"reads_results": True}
+    nbformat.write(reader, nbs / "02_reads.ipynb")
+    pipeline.run("quick")
+    pipeline.run("quick")
+    assert runs.read_text() == "x"  # nothing it reads changed
+    value.write_text("2")
+    pipeline.run("quick", only="01", rerun=True)  # another table, the reader not selected
+    pipeline.run("quick")
+    assert runs.read_text() == "xx"

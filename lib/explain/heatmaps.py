@@ -14,6 +14,8 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from ..study import verdicts
+
 HIGHLIGHT_THRESHOLD = 0.5
 HIGHLIGHT_METHODS = ("threshold", "otsu", "top")
 EDGE_BAND_PX = 8  # half-width of a mask's edge band on a 225 px image (scaled with the image)
@@ -181,10 +183,11 @@ def enrichment_summary(enrichment: pd.DataFrame) -> list[str]:
 
 
 def depth_trend(scores: pd.Series, name: str = "IoU") -> str:
-    """Whether a score per network stage (in stage order) rises with depth: the values, how many
-    of the steps between stages rise, the change from the first to the last stage, the best stage."""
-    steps = np.sign(np.diff(scores.to_numpy()))
-    trend = "sharpens at every stage" if (steps > 0).all() else f"rises at {int((steps > 0).sum())} of {len(steps)} steps"
+    """Whether a score per network stage (in stage order) rises with depth: the values, and the
+    verdict and reason of the claims ledger's rule (:func:`lib.study.verdicts.rises_with_depth`), so
+    that the notebook and the ledger cannot read the same numbers differently."""
+    trend = verdicts.rises_with_depth(scores)
     first, last = scores.index[0], scores.index[-1]
     return (f"{name} by stage: {', '.join(f'{k} {v:.3f}' for k, v in scores.items())}\n"
-            f"{trend} | {last} vs {first}: {scores.iloc[-1] - scores.iloc[0]:+.3f} | best stage: {scores.idxmax()}")
+            f"sharpens with depth: {trend.verdict} ({trend.reason}) | {last} vs {first}: {trend.value:+.3f} | "
+            f"best stage: {scores.idxmax()}")

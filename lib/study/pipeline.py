@@ -13,6 +13,7 @@
   parameters, the code of ``lib``, the pinned requirements, the data and the machine) and whose
   published files are still as it wrote them is not executed again (:func:`notebook_stamp`):
   a rerun with nothing changed takes seconds. ``--rerun`` executes it anyway, ``--force`` too.
+  A notebook that summarises the others' tables (the claims ledger) runs again when any of them changed.
 * ``--update-golden`` executes the notebooks as stored (their default, ``smoke``) into
   ``tests/golden/``, the copies that nbval checks in CI, under the pinned numerical setup of
   ``tests/run.sh`` (:mod:`lib.study.numerics`).
@@ -112,19 +113,32 @@ def file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def notebook_stamp(src: Path, parameters: dict, env: dict[str, str], data_root: str | None) -> str:
+def reads_results(src: Path) -> bool:
+    """Whether a notebook summarises the other notebooks' saved tables (metadata ``study.reads_results``)."""
+    return bool(nbformat.read(src, as_version=4).metadata.get("study", {}).get("reads_results"))
+
+
+def results_digest(results_dir: Path, staging: Path, exclude=()) -> str:
+    """One digest of every result file as it stands mid-run: those written by this run (staged)
+    over those published before, less ``exclude`` (the reading notebook's own files)."""
+    current = {str(f.relative_to(d)): f for d in (results_dir, staging) if d.is_dir() for f in d.rglob("*") if f.is_file()}
+    return hashlib.sha256(json.dumps({k: file_digest(f) for k, f in sorted(current.items()) if k not in exclude}).encode()).hexdigest()
+
+
+def notebook_stamp(src: Path, parameters: dict, env: dict[str, str], data_root: str | None, results: str | None = None) -> str:
     """What a notebook's results are a function of: its cells, the parameters and the kernel's
     numerical setup, what the code of ``lib`` does (:func:`.cache.code_fingerprint`: docstrings and
     comments do not count), the pinned requirements the environment is built from, the real data
     when there is some, and the machine. Everything else the notebooks read (datasets, models) is
-    built from these."""
+    built from these, except the other notebooks' tables that a summarising notebook reads: for it,
+    ``results`` (:func:`results_digest`)."""
     cells = [[c.cell_type, c.source] for c in strip_run_note(nbformat.read(src, as_version=4)).cells]
     code = {str(p.relative_to(paths.REPO_ROOT)): code_fingerprint(p.read_text())
             for p in sorted((paths.REPO_ROOT / "lib").rglob("*.py"))}
     parts = {"cells": cells, "parameters": parameters, "env": {k: v for k, v in env.items() if k not in UNSTAMPED_ENV},
              "code": code, "requirements": (paths.REPO_ROOT / "requirements.txt").read_text(),
              "data": dataset_identity(data_root) if data_root else None,
-             "machine": [numerics.cpu_model(), os.cpu_count()]}
+             "machine": [numerics.cpu_model(), os.cpu_count()], "results": results}
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -257,7 +271,11 @@ def run(profile: str, only: str | None = None, force: bool = False, seed: int | 
             t0 = time.time()
             print(f"  {src.stem} ...", end="", flush=True)
             dst = runs_dir / src.name
-            stamp = None if golden else notebook_stamp(src, parameters, env, data_root)
+            stamp = None
+            if not golden:
+                own = stamps.get(src.stem, {}).get("files", {})
+                stamp = notebook_stamp(src, parameters, env, data_root,
+                                       results_digest(results_dir, staging, own) if reads_results(src) else None)
             if stamp and not (force or rerun) and unchanged(src.stem, stamp, stamps, runs_dir, results_dir):
                 print(f" unchanged since its last run ({len(stamps[src.stem]['files'])} files in figures/{profile}/), not executed")
                 continue
@@ -285,6 +303,10 @@ def run(profile: str, only: str | None = None, force: bool = False, seed: int | 
     if new_stamps:  # written only once the results they vouch for are published
         atomic_write_text(runs_dir / STAMPS, json.dumps(stamps | new_stamps, indent=1, sort_keys=True))
     if profile == REFERENCE_PROFILE and not golden:
+        from .claims import update_readme  # the README shows the reference run's ledger, never a typed copy
+
+        if (results_dir / "claims.csv").is_file() and update_readme(paths.REPO_ROOT / "README.md", results_dir / "claims.csv"):
+            print(f"study: the README's claims ledger now reads figures/{profile}/claims.csv")
         for dst in executed:
             nb = as_reference_copy(nbformat.read(dst, as_version=4), parameters)
             nbformat.write(nb, paths.NOTEBOOKS_DIR / dst.name)

@@ -1,0 +1,237 @@
+"""The claims ledger: each claim of xu2024 and liu2023, the study's value with its interval, and a
+verdict computed from the saved tables by a stated rule (:mod:`.verdicts`; notebook 08).
+
+A :class:`Claim` names where the paper makes it, the paper's value and its rule. Nothing in the
+ledger is typed by hand but the claims themselves: change a table and the verdict follows.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from . import paths, papers
+from .cache import atomic_write_text
+from .verdicts import (VERDICTS, Accuracy, Concentrated, Difference, Evidence, Extreme, Level, MissingTable, RisesWithDepth,
+                       Rule, SavedDifference, Untestable)
+
+
+class Tables:
+    """The saved tables of one profile, read by name from the first folder that holds them (the
+    staging folder of a run in progress, then the published ``figures/<profile>/``)."""
+
+    def __init__(self, *folders: str | Path):
+        self.folders = [Path(f) for f in folders]
+
+    @classmethod
+    def of_profile(cls, profile: str) -> "Tables":
+        return cls(paths.figures_dir(profile), paths.FIGURES_DIR / profile)
+
+    def __call__(self, name: str) -> pd.DataFrame:
+        for folder in self.folders:
+            if (folder / f"{name}.csv").is_file():
+                return pd.read_csv(folder / f"{name}.csv")
+        raise MissingTable(f"table {name} not written yet (run the notebook that writes it)")
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: str
+    paper: str  # "xu2024" | "liu2023"
+    where: str  # where the paper makes the claim
+    statement: str
+    paper_value: str  # as the paper prints it
+    rule: Rule
+    note: str = ""  # what the study noticed about the paper's own numbers
+
+    def assess(self, tables: Tables) -> dict:
+        try:
+            e = self.rule(tables)
+        except (MissingTable, KeyError) as missing:
+            e = Evidence("untestable here", f"no result to read: {missing}")
+        return {"id": self.id, "paper": self.paper, "where": self.where, "claim": self.statement,
+                "paper_value": self.paper_value, "value": e.value, "low": e.low, "high": e.high,
+                "verdict": e.verdict, "reason": e.reason, "rule": self.rule.text,
+                "source": f"{self.rule.table}.csv" if self.rule.table else "", "note": self.note}
+
+
+def table1_arithmetic() -> str:
+    """Where xu2024 Table 1's printed improvement differs from the difference of its own columns."""
+    t = papers.XU2024_TABLE1
+    off = t[(t["YOLOv5-CBAM"] - t["YOLOv5"] - t["improvement"]).abs() > 0.005]
+    return "; ".join(f"the paper prints {r.improvement:.2f} for {c}, but {r['YOLOv5-CBAM']:.2f} - {r.YOLOv5:.2f} = "
+                     f"{r['YOLOv5-CBAM'] - r.YOLOv5:.2f}" for c, r in off.iterrows())
+
+
+# -- the claims -----------------------------------------------------------------------------------
+B, C = papers.XU2024_BASELINE, papers.XU2024_SELECTED
+T2 = "xu2024_table2_occlusion"
+LIU = "confidence_vs_noise_all"
+HUMAN = "a person's judgement of the maps, which the study does not collect"
+
+CLAIMS: tuple[Claim, ...] = (
+    Claim("xu-occlusion-70-level", "xu2024", "abstract; §4.2 Table 2; conclusion (1)",
+          "At 70 % occlusion YOLOv5-CBAM reaches mAP@0.5 of 0.979", "0.979",
+          Level(T2, {"occlusion": 0.7, "model": C}, "mAP50", 0.979, 0.02)),
+    Claim("xu-occlusion-70-gain", "xu2024", "abstract; §4.2 Table 2; conclusion (1)",
+          "At 70 % occlusion YOLOv5-CBAM's mAP@0.5 is 4.6 points above YOLOv5's", "+0.046",
+          Difference(T2, "model", B, C, "mAP50", 0.046, {"occlusion": 0.7})),
+    Claim("xu-occlusion-70-recall", "xu2024", "§4.2 Table 2",
+          "At 70 % occlusion YOLOv5 misses features: recall 0.751 against YOLOv5-CBAM's 0.972", "+0.221",
+          Difference(T2, "model", B, C, "recall", 0.221, {"occlusion": 0.7})),
+    Claim("xu-occlusion-50-map", "xu2024", "§4.2 Table 2",
+          "At 50 % occlusion YOLOv5-CBAM outperforms YOLOv5 (mAP@0.5:0.95 0.461 against 0.447)", "+0.014",
+          Difference(T2, "model", B, C, "mAP50-95", 0.014, {"occlusion": 0.5})),
+    Claim("xu-occlusion-30-map", "xu2024", "§4.2 Table 2",
+          "At 30 % occlusion YOLOv5-CBAM is comparable or better (mAP@0.5:0.95 0.771 against 0.737)", "+0.034",
+          Difference(T2, "model", B, C, "mAP50-95", 0.034, {"occlusion": 0.3})),
+    Claim("xu-clean-baseline", "xu2024", "§4.2 Table 2",
+          "Without occlusion YOLOv5 detects the three features at mAP@0.5 of 0.995", "0.995",
+          Level(T2, {"occlusion": 0.0, "model": B}, "mAP50", 0.995, 0.02)),
+    Claim("xu-clean-cbam", "xu2024", "§4.2 Table 2",
+          "Without occlusion YOLOv5-CBAM detects the three features at mAP@0.5:0.95 of 0.792", "0.792",
+          Level(T2, {"occlusion": 0.0, "model": C}, "mAP50-95", 0.792, 0.02)),
+    Claim("xu-selection", "xu2024", "§3.3 Fig. 8",
+          "YOLOv5-CBAM's mAP@0.5:0.95 is about 2 points above the other attention variants'", "+2 points",
+          SavedDifference("attention_selection_validation", {"model": C}, "vs other attention variants (points)", 2.0)),
+    Claim("xu-loss", "xu2024", "§3.3 Fig. 8",
+          "The detection loss stabilises by epoch 25 and is about 0.015 after 30 epochs", "0.015",
+          Untestable("ultralytics' YOLOv5u loss is on another scale than the paper's YOLOv5, and the CPU profile trains "
+                     "fewer than 25 epochs")),
+    Claim("xu-iou-mean", "xu2024", "abstract; §4.1 Table 1",
+          "YOLOv5-CBAM's Grad-CAM highlight matches the ground truth better: pixel IoU up by 27.81 points on average",
+          "+0.2781", SavedDifference("heatmap_paired_cbam_vs_baseline", {"score": "iou", "class": "all"}, "difference", 0.2781),
+          note=table1_arithmetic()),
+    Claim("xu-iou-each-class", "xu2024", "§4.1 Table 1",
+          "The IoU is higher for YOLOv5-CBAM on each of the three feature types (smallest gain: rectangular, 23.41)",
+          "+0.2341", SavedDifference("heatmap_paired_cbam_vs_baseline", {"score": "iou", "class": "rectangular"}, "difference", 0.2341)),
+    Claim("xu-fig9-focus", "xu2024", "§4.1 Fig. 9",
+          "YOLOv5's heat is dispersed over the background, YOLOv5-CBAM's focused on the target region", "qualitative",
+          SavedDifference("heatmap_paired_cbam_vs_baseline", {"score": "energy_share", "class": "all"}, "difference", None)),
+    Claim("xu-droplet-accuracy", "xu2024", "§4.3",
+          "The droplet classifier reaches 91.43 % test accuracy", "0.9143",
+          Accuracy("droplet_test_accuracy", papers.XU2024_ACCURACY["droplets"])),
+    Claim("xu-surface-accuracy", "xu2024", "§4.4; conclusion (3)",
+          "The surface classifier reaches 98.45 % test accuracy", "0.9845",
+          Accuracy("surface_test_accuracy", papers.XU2024_ACCURACY["surfaces"])),
+    Claim("xu-droplet-maps-on-droplet", "xu2024", "§4.3 Fig. 12",
+          "The droplet classifier's attention falls on the droplets' edges and centres", "qualitative",
+          Concentrated("droplet_highlight_regions", {"map": "Grad-CAM"})),
+    Claim("xu-table3-circular", "xu2024", "§4.3 Table 3",
+          "Circular droplets' highlight pixels have the smallest spread (std 22.84, 22.38)", "(22.84, 22.38)",
+          Extreme("xu2024_table3_droplet_centroids", "class", "circular", ("std_x", "std_y"), largest=False)),
+    Claim("xu-table3-jagged", "xu2024", "§4.3 Table 3",
+          "Jagged droplets' highlight pixels have the largest spread (std 41.62, 33.16)", "(41.62, 33.16)",
+          Extreme("xu2024_table3_droplet_centroids", "class", "jagged", ("std_x", "std_y"), largest=True),
+          note="by the mean of the two stds; the paper's gourd std_x (42.90) is larger than jagged's"),
+    Claim("xu-table3-gourd", "xu2024", "§4.3 Table 3",
+          "Gourd droplets' highlight centre sinks (mean y 137.66, the largest)", "137.66",
+          Extreme("xu2024_table3_droplet_centroids", "class", "gourd", ("mean_y",), largest=True)),
+    Claim("xu-layers", "xu2024", "§4.4 Fig. 13",
+          "The surface classifier's Grad-CAM localises the contamination better with depth, best at layer4", "qualitative",
+          RisesWithDepth("surface_layer_localisation", "layer", ("layer1", "layer2", "layer3", "layer4"), "iou")),
+    Claim("xu-human", "xu2024", "abstract; §4.3; conclusion (3)",
+          "The classifiers' maps agree with human visual discernment and judgement", "qualitative", Untestable(HUMAN)),
+    Claim("liu-abstract-06", "liu2023", "abstract; Fig. 3",
+          "At noise variance 0.6 ResNet50+DropKey predicts with confidence 0.878", "0.878",
+          Level("liu2023_fig03_confidence_vs_noise", {"model": "ResNet50+DropKey", "variance": 0.6}, "confidence",
+                0.878, 0.05)),
+    Claim("liu-dropkey-vs-plain-06", "liu2023", "abstract; Fig. 3",
+          "At variance 0.6 DropKey's confidence (0.878) is above plain ResNet50's (0.481)", "+0.397",
+          Difference(LIU, "model", "ResNet50", "ResNet50+DropKey", "p_true", 0.397, {"variance": 0.6})),
+    Claim("liu-dropkey-vs-dropout-06", "liu2023", "abstract; Fig. 3; conclusions",
+          "At variance 0.6 DropKey's confidence (0.878) is above Dropout's (0.766)", "+0.112",
+          Difference(LIU, "model", "ResNet50+Dropout", "ResNet50+DropKey", "p_true", 0.112, {"variance": 0.6})),
+    Claim("liu-dropout-vs-plain-05", "liu2023", "Fig. 3; conclusions",
+          "Dropout also makes the model more robust: at variance 0.5 confidence 0.983 against 0.807", "+0.176",
+          Difference(LIU, "model", "ResNet50", "ResNet50+Dropout", "p_true", 0.176, {"variance": 0.5})),
+    Claim("liu-never-misclassifies", "liu2023", "§3.1 Fig. 2",
+          "ResNet50+DropKey still classifies correctly at noise variance 2.0", "accuracy 1.0",
+          Level(LIU, {"model": "ResNet50+DropKey", "variance": 2.0}, "accuracy", 1.0, 0.05)),
+    Claim("liu-localises-under-noise", "liu2023", "abstract; §3.1 Fig. 2, Fig. 5",
+          "DropKey's Grad-CAM keeps localising the object under large noise (variance 1.5)", "qualitative",
+          Difference("localisation_vs_noise", "model", "ResNet50", "ResNet50+DropKey", "iou", None,
+                     {"method": "gradcam", "variance": 1.5})),
+    Claim("liu-rotation", "liu2023", "§3.2 Fig. 4",
+          "Under rotation DropKey's Grad-CAM localises the object better than plain Grad-CAM", "qualitative",
+          Difference("perturbation_scores", "model", "ResNet50", "ResNet50+DropKey", "iou", None,
+                     {"perturbation": "rotated 30°"})),
+    Claim("liu-low-contrast", "liu2023", "§3.3 Fig. 6",
+          "In low-contrast images DropKey's Grad-CAM localises the object, plain Grad-CAM does not", "qualitative",
+          Difference("perturbation_scores", "model", "ResNet50", "ResNet50+DropKey", "iou", None,
+                     {"perturbation": "low contrast x0.3"})),
+    Claim("liu-small-objects", "liu2023", "§3.4 Fig. 7",
+          "DropKey's Grad-CAM localises small objects, plain Grad-CAM fails", "qualitative",
+          Difference("perturbation_scores", "model", "ResNet50", "ResNet50+DropKey", "iou", None,
+                     {"perturbation": "small object x0.5"})),
+    Claim("liu-mask-ratio", "liu2023", "§3.4 Fig. 8; conclusions",
+          "A high mask ratio hurts prediction: clean accuracy falls from mask ratio 0.1 to 0.7", "qualitative",
+          Difference("liu2023_fig08_mask_ratio", "model", "DropKey 0.1", "DropKey 0.7", "clean accuracy", None, sign=-1)),
+)
+
+
+def ledger(tables: Tables, claims: Sequence[Claim] = CLAIMS) -> pd.DataFrame:
+    """One row per claim: where, the paper's value, the study's value and interval, verdict, reason,
+    rule and source table."""
+    return pd.DataFrame([c.assess(tables) for c in claims]).set_index("id")
+
+
+def verdict_counts(table: pd.DataFrame) -> pd.DataFrame:
+    """Claims per paper and verdict (every verdict a column, in :data:`VERDICTS` order)."""
+    return pd.crosstab(table["paper"], pd.Categorical(table["verdict"], VERDICTS), dropna=False).rename_axis(columns="verdict")
+
+
+VERDICT_COLOURS = {"reproduced": "#1a9850", "direction only": "#a6d96a", "not reproduced": "#d73027", "untestable here": "#bdbdbd"}
+
+
+def verdict_figure(counts: pd.DataFrame):
+    """The verdict counts of :func:`verdict_counts` as one stacked bar per paper."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 0.6 + 0.5 * len(counts)))
+    counts[list(VERDICTS)].plot.barh(stacked=True, ax=ax, color=[VERDICT_COLOURS[v] for v in VERDICTS], width=0.6)
+    ax.set_xlabel("claims")
+    ax.set_ylabel("")
+    ax.legend(ncol=len(VERDICTS), fontsize=7, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+# -- the README's copy of the reference run's ledger ---------------------------------------------------
+README_START = "<!-- claims ledger: written by run_all.sh from figures/quick/claims.csv; do not edit by hand -->"
+README_END = "<!-- end of the claims ledger -->"
+
+
+def _ours(r) -> str:
+    if pd.isna(r.value):
+        return ""
+    interval = f" [{r.low:.3g}, {r.high:.3g}]" if pd.notna(r.low) else ""
+    return f"{r.value:.3g}{interval}"
+
+
+def markdown_ledger(ledger: pd.DataFrame) -> str:
+    """The ledger as a compact Markdown table: claim, the paper's value, ours with its interval, verdict."""
+    table = pd.DataFrame({"claim": [f"{r.paper}: {r.claim} ({r.where})" for r in ledger.itertuples()],
+                          "paper": ledger.paper_value.astype(str).to_numpy(), "ours [95 % interval]": [_ours(r) for r in ledger.itertuples()],
+                          "verdict": [f"**{r.verdict}**: {r.reason}" for r in ledger.itertuples()]})
+    return table.to_markdown(index=False)
+
+
+def read_ledger(path: Path) -> pd.DataFrame:
+    """A saved ledger (``claims.csv``) as :func:`ledger` returns it."""
+    return pd.read_csv(path, index_col="id", keep_default_na=False, na_values=[""])
+
+
+def update_readme(readme: Path, ledger_csv: Path) -> bool:
+    """Replace the README's ledger block with the ledger in ``ledger_csv``; whether it changed."""
+    text = readme.read_text()
+    if README_START not in text or README_END not in text:
+        return False
+    before, rest = text.split(README_START, 1)
+    after = rest.split(README_END, 1)[1]
+    new = f"{before}{README_START}\n{markdown_ledger(read_ledger(ledger_csv))}\n{README_END}{after}"
+    if new != text:
+        atomic_write_text(readme, new)
+    return new != text

@@ -1,0 +1,289 @@
+"""Verdicts on the papers' claims, computed from saved tables by stated rules (the claims ledger,
+:mod:`.claims`, and the notebooks that print a reading of their own tables).
+
+A rule is a small callable, as a CAM target is in pytorch-grad-cam: given a way to read saved
+tables by name, it returns :class:`Evidence` (value, interval, verdict, reason), and its ``text``
+says how it decides. Verdicts (:data:`VERDICTS`):
+
+* **reproduced**: the study's value meets the paper's by the rule;
+* **direction only**: the effect the paper reports is there, smaller than the paper's;
+* **not reproduced**: the rule fails, or the effect is not distinguishable from none;
+* **untestable here**: the study cannot decide, with the reason (a property of the real
+  photographs, a person's judgement, a missing table, or a comparison of trained models that has
+  one training seed: its interval must come from the spread across seeds, which one seed lacks).
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+VERDICTS = ("reproduced", "direction only", "not reproduced", "untestable here")
+CONFIDENCE = 0.95  # of every interval the rules compute
+SEED = "seed"  # the column that, where a table has it, holds one row per training seed
+ReadTable = Callable[[str], pd.DataFrame]  # a saved table by name; raises MissingTable when there is none
+
+
+class MissingTable(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class Evidence:
+    verdict: str
+    reason: str
+    value: float | None = None
+    low: float | None = None
+    high: float | None = None
+
+    def __post_init__(self):
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"unknown verdict {self.verdict!r}; one of {VERDICTS}")
+
+
+def rows(table: pd.DataFrame, where: dict) -> pd.DataFrame:
+    """The rows of ``table`` whose columns equal ``where``'s values (numbers compared as numbers)."""
+    keep = np.ones(len(table), bool)
+    for column, value in where.items():
+        col = table[column]
+        keep &= np.isclose(col.astype(float), value) if isinstance(value, float) else (col.astype(str) == str(value)).to_numpy()
+    found = table[keep]
+    if found.empty:
+        raise MissingTable(f"no row with {where}")
+    return found
+
+
+def one_seed(table: pd.DataFrame) -> bool:
+    return SEED not in table or table[SEED].nunique() < 2
+
+
+def seed_interval(values: Sequence[float]) -> tuple[float, float, float]:
+    """Mean and t-interval of per-seed values."""
+    v = np.asarray(values, float)
+    half = stats.t.ppf((1 + CONFIDENCE) / 2, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v))
+    return float(v.mean()), float(v.mean() - half), float(v.mean() + half)
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.3g}"
+
+
+# -- rules ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Accuracy:
+    """A test accuracy against the paper's, with its Wilson interval over the test images."""
+
+    table: str
+    paper: float
+
+    @property
+    def text(self) -> str:
+        return ("reproduced if the 95 % Wilson interval of the test accuracy reaches the paper's value; direction "
+                "only if the accuracy is above the majority-class rate (binomial p < 0.05) but short of it")
+
+    def __call__(self, tables: ReadTable) -> Evidence:
+        t = tables(self.table).iloc[0]
+        n, acc, majority = int(t["test images"]), float(t["accuracy"]), float(t["majority-class rate"])
+        test = stats.binomtest(round(acc * n), n, majority, alternative="greater")
+        ci = stats.binomtest(round(acc * n), n).proportion_ci(CONFIDENCE, method="wilson")  # two-sided
+        if ci.high >= self.paper:
+            verdict, reason = "reproduced", f"interval reaches {_fmt(self.paper)}"
+        elif test.pvalue < 1 - CONFIDENCE:
+            verdict, reason = "direction only", f"above the majority rate {majority:.3f} (p = {test.pvalue:.2g}), short of the paper"
+        else:
+            verdict, reason = "not reproduced", f"not above the majority rate {majority:.3f} (p = {test.pvalue:.2g}): the model has not learned"
+        return Evidence(verdict, reason + f"; {n} test images", acc, ci.low, ci.high)
+
+
+@dataclass(frozen=True)
+class Level:
+    """A value the paper reports for one model, against the paper's within ``tolerance``."""
+
+    table: str
+    where: dict
+    column: str
+    paper: float
+    tolerance: float
+
+    @property
+    def text(self) -> str:
+        return f"reproduced if the value is within {self.tolerance:g} of the paper's or beyond it in the paper's favour"
+
+    def __call__(self, tables: ReadTable) -> Evidence:
+        found = rows(tables(self.table), self.where)
+        if one_seed(found):
+            value, low, high = float(found[self.column].iloc[0]), None, None
+        else:
+            value, low, high = seed_interval(found[self.column])
+        reach = value if high is None else high
+        ok = reach >= self.paper - self.tolerance
+        return Evidence("reproduced" if ok else "not reproduced",
+                        f"{'within' if ok else 'more than'} {self.tolerance:g} {'of' if ok else 'below'} {_fmt(self.paper)}",
+                        value, low, high)
+
+
+def _signed(value: float, low: float, high: float, paper: float | None, basis: str, sign: int = 1) -> Evidence:
+    """The verdict on an effect of the paper's size ``paper`` (or, where the paper gives none, of
+    sign ``sign``) with interval (low, high)."""
+    sign = sign if paper is None else (1 if paper >= 0 else -1)
+    lo, hi = sorted((sign * low, sign * high))
+    size = f" and reaches {_fmt(paper)}" if paper is not None else ""
+    if lo > 0 and (paper is None or hi >= abs(paper)):
+        return Evidence("reproduced", f"interval beyond 0{size} ({basis})", value, low, high)
+    if lo > 0:
+        return Evidence("direction only", f"interval beyond 0, short of {_fmt(paper)} ({basis})", value, low, high)
+    return Evidence("not reproduced", f"interval {'covers 0' if hi > 0 else 'on the other side of 0'} ({basis})", value, low, high)
+
+
+SIGNED_TEXT = ("reproduced if the interval is beyond 0 in the paper's direction and reaches the paper's difference "
+               "(where it gives one), direction only if beyond 0 but short of it, not reproduced otherwise")
+
+
+@dataclass(frozen=True)
+class Difference:
+    """Model ``b`` minus model ``a`` in ``column``: rows picked by ``where`` and by the model's name
+    in column ``by``; ``paper`` the difference the paper reports (None: it reports only that ``b``
+    is better, or worse where ``sign`` is -1)."""
+
+    table: str
+    by: str
+    a: str
+    b: str
+    column: str
+    paper: float | None
+    where: dict = field(default_factory=dict)
+    sign: int = 1
+
+    @property
+    def text(self) -> str:
+        return f"{self.b} minus {self.a}, 95 % t-interval across training seeds: {SIGNED_TEXT}; untestable with one seed"
+
+    def __call__(self, tables: ReadTable) -> Evidence:
+        t = tables(self.table)
+        a, b = rows(t, {**self.where, self.by: self.a}), rows(t, {**self.where, self.by: self.b})
+        if one_seed(a) or one_seed(b):
+            value = float(b[self.column].iloc[0] - a[self.column].iloc[0])
+            return Evidence("untestable here", "one training seed: no interval across seeds", value)
+        per_seed = (b.set_index(SEED)[self.column] - a.set_index(SEED)[self.column]).dropna()
+        return _signed(*seed_interval(per_seed), self.paper, f"{len(per_seed)} seeds", self.sign)
+
+
+@dataclass(frozen=True)
+class SavedDifference:
+    """A comparison of two trained models that its notebook saved as a difference (``column``),
+    maybe with an interval over features or images (``low``/``high``): shown, but a comparison of
+    trained models is decided on the spread across training seeds."""
+
+    table: str
+    where: dict
+    column: str
+    paper: float | None
+    sign: int = 1
+
+    @property
+    def text(self) -> str:
+        return f"the saved difference, 95 % t-interval across training seeds: {SIGNED_TEXT}; untestable with one seed"
+
+    def __call__(self, tables: ReadTable) -> Evidence:
+        found = rows(tables(self.table), self.where)
+        if one_seed(found):
+            r = found.iloc[0]
+            shown = (float(r["low"]), float(r["high"])) if {"low", "high"} <= set(found.columns) else ()
+            return Evidence("untestable here", "one training seed" + (": the interval shown is over features, not seeds"
+                                                                      if shown else ""), float(r[self.column]), *shown)
+        return _signed(*seed_interval(found[self.column]), self.paper, f"{found[SEED].nunique()} seeds", self.sign)
+
+
+@dataclass(frozen=True)
+class Extreme:
+    """Whether ``item`` has the largest (or smallest) value of ``columns`` (their mean when several)
+    among the rows of ``table``, a property of one model's maps that the paper reads off a table."""
+
+    table: str
+    key: str
+    item: str
+    columns: tuple[str, ...]
+    largest: bool
+
+    @property
+    def text(self) -> str:
+        what = " and ".join(self.columns)
+        return f"reproduced if {self.item} has the {'largest' if self.largest else 'smallest'} {what} of all {self.key} values"
+
+    def __call__(self, tables: ReadTable) -> Evidence:
+        t = tables(self.table).set_index(self.key)
+        score = t[list(self.columns)].astype(float).mean(axis=1)
+        top = score.idxmax() if self.largest else score.idxmin()
+        ok = top == self.item
+        return Evidence("reproduced" if ok else "not reproduced",
+                        f"{'largest' if self.largest else 'smallest'}: {top}", float(score[self.item]))
+
+
+@dataclass(frozen=True)
+class RisesWithDepth:
+    """Whether a score rises from each layer to the next (``order``), as read off a figure."""
+
+    table: str
+    key: str
+    order: tuple[str, ...]
+    column: str
+
+    @property
+    def text(self) -> str:
+        return (f"reproduced if {self.column} rises at every step {' < '.join(self.order)}; direction only if the last "
+                "is above the first but not every step rises; the value is last minus first")
+
+    def __call__(self, tables: ReadTable) -> Evidence:
+        return rises_with_depth(tables(self.table).set_index(self.key)[self.column].loc[list(self.order)])
+
+
+def rises_with_depth(scores: pd.Series) -> Evidence:
+    """The rule of :class:`RisesWithDepth` on scores in layer order (notebook 06 prints its reason)."""
+    steps = np.diff(scores.to_numpy(float))
+    rising, gain = int((steps > 0).sum()), float(scores.iloc[-1] - scores.iloc[0])
+    reason = f"rises at {rising} of {len(steps)} steps; {scores.index[-1]} {'above' if gain > 0 else 'not above'} {scores.index[0]}"
+    verdict = "reproduced" if rising == len(steps) else "direction only" if gain > 0 else "not reproduced"
+    return Evidence(verdict, reason, gain)
+
+
+@dataclass(frozen=True)
+class Concentrated:
+    """Whether maps fall on the object: for every class, the share of highlighted pixels on the
+    object (edge band + interior) over the object's share of the image (1: no better than chance)."""
+
+    table: str
+    where: dict
+    parts: tuple[str, ...] = ("edge", "interior")
+    strong: float = 2.0
+
+    @property
+    def text(self) -> str:
+        return (f"enrichment = highlight share on {' + '.join(self.parts)} / their area share, per class: reproduced if "
+                f"at least {self.strong:g} for every class, direction only if above 1 for every class; the value is the "
+                "smallest enrichment")
+
+    def __call__(self, tables: ReadTable) -> Evidence:
+        t = rows(tables(self.table), self.where)
+        share = sum(t[f"{p}_highlight"] for p in self.parts) / sum(t[f"{p}_area"] for p in self.parts)
+        low = float(share.min())
+        verdict = "reproduced" if low >= self.strong else "direction only" if low > 1 else "not reproduced"
+        return Evidence(verdict, f"smallest enrichment {low:.2f} ({t['class'].iloc[int(share.argmin())]})", low)
+
+
+@dataclass(frozen=True)
+class Untestable:
+    """A claim the study cannot decide, for the reason given."""
+
+    reason: str
+    table: str = ""
+    text: str = "none: the study cannot decide it"
+
+    def __call__(self, tables: ReadTable) -> Evidence:
+        return Evidence("untestable here", self.reason)
+
+
+Rule = Callable[[ReadTable], Evidence]  # with a ``text`` saying how it decides and the ``table`` it reads

@@ -1,0 +1,128 @@
+"""The claims ledger: verdicts follow the tables, by the stated rules."""
+import pandas as pd
+import pytest
+
+from lib.study import claims, paths
+from lib.study.verdicts import (VERDICTS, Accuracy, Concentrated, Difference, Evidence, Extreme, Level, SavedDifference,
+                                rises_with_depth)
+
+
+def tables_from(frames: dict[str, pd.DataFrame]):
+    def read(name):
+        if name not in frames:
+            raise claims.MissingTable(f"table {name} not written yet")
+        return frames[name]
+    return read
+
+
+def accuracy_table(acc, n=119, majority=0.336):
+    return {"droplet_test_accuracy": pd.DataFrame({"model": ["ResNet50"], "test images": [n], "accuracy": [acc],
+                                                   "majority-class rate": [majority]})}
+
+
+@pytest.mark.parametrize("acc, verdict", [(0.93, "reproduced"), (0.47, "direction only"), (0.35, "not reproduced")])
+def test_an_accuracy_verdict_follows_the_table(acc, verdict):
+    e = Accuracy("droplet_test_accuracy", 0.9143)(tables_from(accuracy_table(acc)))
+    assert e.verdict == verdict and e.value == acc and e.low < acc < e.high
+
+
+def per_seed(values_a, values_b, column="mAP50"):
+    seeds = range(len(values_a))
+    return pd.DataFrame({"model": ["A"] * len(values_a) + ["B"] * len(values_b), "seed": [*seeds, *seeds],
+                         "occlusion": 0.7, column: [*values_a, *values_b]})
+
+
+@pytest.mark.parametrize("b, verdict", [([0.60, 0.62, 0.61], "reproduced"), ([0.55, 0.57, 0.54], "direction only"),
+                                        ([0.45, 0.55, 0.52], "not reproduced"), ([0.40, 0.41, 0.42], "not reproduced")])
+def test_a_comparison_is_decided_across_seeds(b, verdict):
+    rule = Difference("t", "model", "A", "B", "mAP50", 0.1, {"occlusion": 0.7})
+    e = rule(tables_from({"t": per_seed([0.50, 0.51, 0.49], b)}))
+    assert e.verdict == verdict and "3 seeds" in e.reason
+    assert e.low < e.value < e.high
+
+
+def test_a_comparison_on_one_seed_is_untestable_but_shows_its_value():
+    rule = Difference("t", "model", "A", "B", "mAP50", 0.1, {"occlusion": 0.7})
+    e = rule(tables_from({"t": per_seed([0.5], [0.7]).drop(columns="seed")}))
+    assert e.verdict == "untestable here" and "one training seed" in e.reason and e.value == pytest.approx(0.2)
+    saved = pd.DataFrame({"score": ["iou"], "class": ["all"], "difference": [0.03], "low": [0.01], "high": [0.06]})
+    e = SavedDifference("p", {"score": "iou", "class": "all"}, "difference", 0.28)(tables_from({"p": saved}))
+    assert e.verdict == "untestable here" and (e.low, e.high) == (0.01, 0.06) and "over features" in e.reason
+
+
+def test_a_claim_without_a_size_needs_only_its_direction():
+    rule = Difference("t", "model", "A", "B", "mAP50", None, sign=-1)
+    assert rule(tables_from({"t": per_seed([0.5, 0.52, 0.51], [0.4, 0.41, 0.43])})).verdict == "reproduced"
+    assert rule(tables_from({"t": per_seed([0.4, 0.41, 0.43], [0.5, 0.52, 0.51])})).verdict == "not reproduced"
+
+
+def test_levels_orderings_and_concentration():
+    t = pd.DataFrame({"model": ["A"], "variance": [0.6], "confidence": [0.85]})
+    assert Level("t", {"model": "A", "variance": 0.6}, "confidence", 0.878, 0.05)(tables_from({"t": t})).verdict == "reproduced"
+    assert Level("t", {"model": "A"}, "confidence", 0.95, 0.05)(tables_from({"t": t})).verdict == "not reproduced"
+    stds = pd.DataFrame({"class": ["circular", "jagged"], "std_x": [20.0, 40.0], "std_y": [30.0, 20.0]})
+    assert Extreme("s", "class", "jagged", ("std_x", "std_y"), largest=True)(tables_from({"s": stds})).verdict == "reproduced"
+    assert Extreme("s", "class", "jagged", ("std_y",), largest=True)(tables_from({"s": stds})).verdict == "not reproduced"
+    regions = pd.DataFrame({"map": "Grad-CAM", "class": ["a", "b"], "edge_highlight": [0.4, 0.2], "edge_area": [0.1, 0.1],
+                            "interior_highlight": [0.4, 0.2], "interior_area": [0.2, 0.2]})
+    e = Concentrated("r", {"map": "Grad-CAM"})(tables_from({"r": regions}))
+    assert e.verdict == "direction only" and e.value == pytest.approx(4 / 3)
+    assert "smallest enrichment 1.33 (b)" in e.reason
+
+
+def test_rises_with_depth():
+    layers = ["layer1", "layer2", "layer3", "layer4"]
+    assert rises_with_depth(pd.Series([0.1, 0.2, 0.3, 0.4], index=layers)).verdict == "reproduced"
+    assert rises_with_depth(pd.Series([0.1, 0.3, 0.2, 0.4], index=layers)).verdict == "direction only"
+    e = rises_with_depth(pd.Series([0.018, 0.019, 0.010, 0.013], index=layers))
+    assert e.verdict == "not reproduced" and e.reason == "rises at 2 of 3 steps; layer4 not above layer1"  # not "sharpens"
+
+
+def test_unknown_verdicts_are_refused():
+    with pytest.raises(ValueError, match="unknown verdict"):
+        Evidence("confirmed", "")
+
+
+def test_the_ledger_covers_both_papers_and_says_why_it_cannot_decide(tmp_path):
+    ledger = claims.ledger(claims.Tables(tmp_path))
+    assert len(ledger) >= 28 and ledger.index.is_unique and set(ledger.paper) == {"xu2024", "liu2023"}
+    assert (ledger.rule.str.len() > 0).all() and set(ledger.verdict) <= set(VERDICTS)
+    missing = ledger[ledger.source != ""]
+    assert (missing.verdict == "untestable here").all() and missing.reason.str.contains("not written yet").all()
+    counts = claims.verdict_counts(ledger)
+    assert list(counts.columns) == list(VERDICTS) and counts.to_numpy().sum() == len(ledger)
+
+
+def test_the_ledger_reads_staged_tables_before_published_ones(tmp_path):
+    staged, published = tmp_path / "staged", tmp_path / "published"
+    for folder, acc in ((staged, 0.95), (published, 0.30)):
+        folder.mkdir()
+        accuracy_table(acc)["droplet_test_accuracy"].to_csv(folder / "droplet_test_accuracy.csv", index=False)
+    row = claims.ledger(claims.Tables(staged, published)).loc["xu-droplet-accuracy"]
+    assert row.verdict == "reproduced" and row.value == 0.95 and row.source == "droplet_test_accuracy.csv"
+    (staged / "droplet_test_accuracy.csv").unlink()
+    assert claims.ledger(claims.Tables(staged, published)).loc["xu-droplet-accuracy"].verdict == "not reproduced"
+
+
+def test_the_papers_own_arithmetic_is_checked():
+    assert claims.table1_arithmetic() == "the paper prints 27.72 for semicircular, but 44.86 - 17.16 = 27.70"
+
+
+def test_the_readme_shows_the_committed_ledger_and_that_ledger_follows_the_committed_tables():
+    reference = paths.FIGURES_DIR / "quick"
+    committed = claims.read_ledger(reference / "claims.csv")
+    block = (paths.REPO_ROOT / "README.md").read_text().split(claims.README_START)[1].split(claims.README_END)[0]
+    assert block.strip() == claims.markdown_ledger(committed), "README out of date: run ./run_all.sh"
+    recomputed = claims.ledger(claims.Tables(reference))
+    assert list(recomputed.verdict) == list(committed.verdict), "the rules now read the committed tables differently"
+    pd.testing.assert_series_equal(recomputed.value.astype(float), committed.value.astype(float), atol=1e-4)
+
+
+def test_the_readme_block_is_replaced_not_stacked(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{claims.README_START}\nold\n{claims.README_END}\nrest\n")
+    claims.ledger(claims.Tables(tmp_path)).to_csv(tmp_path / "claims.csv")
+    assert claims.update_readme(readme, tmp_path / "claims.csv")
+    text = readme.read_text()
+    assert text.startswith("intro\n") and text.endswith("rest\n") and "old" not in text and text.count(claims.README_START) == 1
+    assert not claims.update_readme(readme, tmp_path / "claims.csv")  # unchanged the second time
