@@ -3,8 +3,8 @@ import pandas as pd
 import pytest
 
 from lib.study import claims, paths
-from lib.study.verdicts import (VERDICTS, Accuracy, Concentrated, Difference, Evidence, Extreme, Level, SavedDifference,
-                                rises_with_depth)
+from lib.study.evidence import VERDICTS, Evidence, rises_with_depth
+from lib.study.verdicts import Accuracy, Concentrated, Difference, Extreme, Given, Level, SavedDifference
 
 
 def tables_from(frames: dict[str, pd.DataFrame]):
@@ -68,6 +68,14 @@ def test_levels_orderings_and_concentration():
     e = Concentrated("r", {"map": "Grad-CAM"})(tables_from({"r": regions}))
     assert e.verdict == "direction only" and e.value == pytest.approx(4 / 3)
     assert "smallest enrichment 1.33 (b)" in e.reason
+
+
+def test_map_claims_wait_for_a_model_that_learned():
+    stds = {"s": pd.DataFrame({"class": ["circular", "jagged"], "std_x": [20.0, 40.0], "std_y": [30.0, 20.0]})}
+    rule = Given(Accuracy("droplet_test_accuracy", 0.9143), Extreme("s", "class", "jagged", ("std_x", "std_y"), largest=True))
+    weak = rule(tables_from(accuracy_table(0.47) | stds))
+    assert weak.verdict == "untestable here" and "has not learned its task" in weak.reason and "0.470: direction only" in weak.reason
+    assert rule(tables_from(accuracy_table(0.93) | stds)).verdict == "reproduced" and rule.table == "s"
 
 
 def test_rises_with_depth():

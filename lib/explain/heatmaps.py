@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from ..study import verdicts
+from ..study.evidence import rises_with_depth
 
 HIGHLIGHT_THRESHOLD = 0.5
 HIGHLIGHT_METHODS = ("threshold", "otsu", "top")
@@ -184,9 +184,9 @@ def enrichment_summary(enrichment: pd.DataFrame) -> list[str]:
 
 def depth_trend(scores: pd.Series, name: str = "IoU") -> str:
     """Whether a score per network stage (in stage order) rises with depth: the values, and the
-    verdict and reason of the claims ledger's rule (:func:`lib.study.verdicts.rises_with_depth`), so
+    verdict and reason of the claims ledger's rule (:func:`lib.study.evidence.rises_with_depth`), so
     that the notebook and the ledger cannot read the same numbers differently."""
-    trend = verdicts.rises_with_depth(scores)
+    trend = rises_with_depth(scores)
     first, last = scores.index[0], scores.index[-1]
     return (f"{name} by stage: {', '.join(f'{k} {v:.3f}' for k, v in scores.items())}\n"
             f"sharpens with depth: {trend.verdict} ({trend.reason}) | {last} vs {first}: {trend.value:+.3f} | "

@@ -14,8 +14,9 @@ import pandas as pd
 
 from . import paths, papers
 from .cache import atomic_write_text
-from .verdicts import (VERDICTS, Accuracy, Concentrated, Difference, Evidence, Extreme, Level, MissingTable, RisesWithDepth,
-                       Rule, SavedDifference, Untestable)
+from .evidence import VERDICTS, Evidence
+from .verdicts import (Accuracy, Concentrated, Difference, Extreme, Given, Level, MissingTable, RisesWithDepth, Rule,
+                       SavedDifference, Untestable)
 
 
 class Tables:
@@ -70,6 +71,8 @@ B, C = papers.XU2024_BASELINE, papers.XU2024_SELECTED
 T2 = "xu2024_table2_occlusion"
 LIU = "confidence_vs_noise_all"
 HUMAN = "a person's judgement of the maps, which the study does not collect"
+DROPLETS = Accuracy("droplet_test_accuracy", papers.XU2024_ACCURACY["droplets"])
+SURFACES = Accuracy("surface_test_accuracy", papers.XU2024_ACCURACY["surfaces"])
 
 CLAIMS: tuple[Claim, ...] = (
     Claim("xu-occlusion-70-level", "xu2024", "abstract; §4.2 Table 2; conclusion (1)",
@@ -111,27 +114,25 @@ CLAIMS: tuple[Claim, ...] = (
           "YOLOv5's heat is dispersed over the background, YOLOv5-CBAM's focused on the target region", "qualitative",
           SavedDifference("heatmap_paired_cbam_vs_baseline", {"score": "energy_share", "class": "all"}, "difference", None)),
     Claim("xu-droplet-accuracy", "xu2024", "§4.3",
-          "The droplet classifier reaches 91.43 % test accuracy", "0.9143",
-          Accuracy("droplet_test_accuracy", papers.XU2024_ACCURACY["droplets"])),
+          "The droplet classifier reaches 91.43 % test accuracy", "0.9143", DROPLETS),
     Claim("xu-surface-accuracy", "xu2024", "§4.4; conclusion (3)",
-          "The surface classifier reaches 98.45 % test accuracy", "0.9845",
-          Accuracy("surface_test_accuracy", papers.XU2024_ACCURACY["surfaces"])),
+          "The surface classifier reaches 98.45 % test accuracy", "0.9845", SURFACES),
     Claim("xu-droplet-maps-on-droplet", "xu2024", "§4.3 Fig. 12",
           "The droplet classifier's attention falls on the droplets' edges and centres", "qualitative",
-          Concentrated("droplet_highlight_regions", {"map": "Grad-CAM"})),
+          Given(DROPLETS, Concentrated("droplet_highlight_regions", {"map": "Grad-CAM"}))),
     Claim("xu-table3-circular", "xu2024", "§4.3 Table 3",
           "Circular droplets' highlight pixels have the smallest spread (std 22.84, 22.38)", "(22.84, 22.38)",
-          Extreme("xu2024_table3_droplet_centroids", "class", "circular", ("std_x", "std_y"), largest=False)),
+          Given(DROPLETS, Extreme("xu2024_table3_droplet_centroids", "class", "circular", ("std_x", "std_y"), largest=False))),
     Claim("xu-table3-jagged", "xu2024", "§4.3 Table 3",
           "Jagged droplets' highlight pixels have the largest spread (std 41.62, 33.16)", "(41.62, 33.16)",
-          Extreme("xu2024_table3_droplet_centroids", "class", "jagged", ("std_x", "std_y"), largest=True),
+          Given(DROPLETS, Extreme("xu2024_table3_droplet_centroids", "class", "jagged", ("std_x", "std_y"), largest=True)),
           note="by the mean of the two stds; the paper's gourd std_x (42.90) is larger than jagged's"),
     Claim("xu-table3-gourd", "xu2024", "§4.3 Table 3",
           "Gourd droplets' highlight centre sinks (mean y 137.66, the largest)", "137.66",
-          Extreme("xu2024_table3_droplet_centroids", "class", "gourd", ("mean_y",), largest=True)),
+          Given(DROPLETS, Extreme("xu2024_table3_droplet_centroids", "class", "gourd", ("mean_y",), largest=True))),
     Claim("xu-layers", "xu2024", "§4.4 Fig. 13",
           "The surface classifier's Grad-CAM localises the contamination better with depth, best at layer4", "qualitative",
-          RisesWithDepth("surface_layer_localisation", "layer", ("layer1", "layer2", "layer3", "layer4"), "iou")),
+          Given(SURFACES, RisesWithDepth("surface_layer_localisation", "layer", ("layer1", "layer2", "layer3", "layer4"), "iou"))),
     Claim("xu-human", "xu2024", "abstract; §4.3; conclusion (3)",
           "The classifiers' maps agree with human visual discernment and judgement", "qualitative", Untestable(HUMAN)),
     Claim("liu-abstract-06", "liu2023", "abstract; Fig. 3",

@@ -3,7 +3,7 @@
 
 A rule is a small callable, as a CAM target is in pytorch-grad-cam: given a way to read saved
 tables by name, it returns :class:`Evidence` (value, interval, verdict, reason), and its ``text``
-says how it decides. Verdicts (:data:`VERDICTS`):
+says how it decides. Verdicts (:data:`.evidence.VERDICTS`):
 
 * **reproduced**: the study's value meets the paper's by the rule;
 * **direction only**: the effect the paper reports is there, smaller than the paper's;
@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-VERDICTS = ("reproduced", "direction only", "not reproduced", "untestable here")
+from .evidence import Evidence, rises_with_depth
+
 CONFIDENCE = 0.95  # of every interval the rules compute
 SEED = "seed"  # the column that, where a table has it, holds one row per training seed
 ReadTable = Callable[[str], pd.DataFrame]  # a saved table by name; raises MissingTable when there is none
@@ -30,19 +31,6 @@ ReadTable = Callable[[str], pd.DataFrame]  # a saved table by name; raises Missi
 
 class MissingTable(LookupError):
     pass
-
-
-@dataclass(frozen=True)
-class Evidence:
-    verdict: str
-    reason: str
-    value: float | None = None
-    low: float | None = None
-    high: float | None = None
-
-    def __post_init__(self):
-        if self.verdict not in VERDICTS:
-            raise ValueError(f"unknown verdict {self.verdict!r}; one of {VERDICTS}")
 
 
 def rows(table: pd.DataFrame, where: dict) -> pd.DataFrame:
@@ -241,15 +229,6 @@ class RisesWithDepth:
         return rises_with_depth(tables(self.table).set_index(self.key)[self.column].loc[list(self.order)])
 
 
-def rises_with_depth(scores: pd.Series) -> Evidence:
-    """The rule of :class:`RisesWithDepth` on scores in layer order (notebook 06 prints its reason)."""
-    steps = np.diff(scores.to_numpy(float))
-    rising, gain = int((steps > 0).sum()), float(scores.iloc[-1] - scores.iloc[0])
-    reason = f"rises at {rising} of {len(steps)} steps; {scores.index[-1]} {'above' if gain > 0 else 'not above'} {scores.index[0]}"
-    verdict = "reproduced" if rising == len(steps) else "direction only" if gain > 0 else "not reproduced"
-    return Evidence(verdict, reason, gain)
-
-
 @dataclass(frozen=True)
 class Concentrated:
     """Whether maps fall on the object: for every class, the share of highlighted pixels on the
@@ -272,6 +251,30 @@ class Concentrated:
         low = float(share.min())
         verdict = "reproduced" if low >= self.strong else "direction only" if low > 1 else "not reproduced"
         return Evidence(verdict, f"smallest enrichment {low:.2f} ({t['class'].iloc[int(share.argmin())]})", low)
+
+
+@dataclass(frozen=True)
+class Given:
+    """``rule``, decided only where ``precondition`` is reproduced: the paper reads its maps off a
+    model that learned its task, and the maps of one that has not say nothing about the claim."""
+
+    precondition: Accuracy
+    rule: Callable
+
+    @property
+    def table(self) -> str:
+        return self.rule.table
+
+    @property
+    def text(self) -> str:
+        return f"untestable unless the model's accuracy ({self.precondition.table}) is reproduced; then {self.rule.text}"
+
+    def __call__(self, tables: ReadTable) -> Evidence:
+        first = self.precondition(tables)
+        if first.verdict != "reproduced":
+            return Evidence("untestable here", f"the model has not learned its task as the paper's did (accuracy "
+                                               f"{first.value:.3f}: {first.verdict})")
+        return self.rule(tables)
 
 
 @dataclass(frozen=True)
