@@ -158,3 +158,18 @@ def test_generation_benchmark_projects_each_profile():
     table = benchmark.generation_benchmark([SMOKE], n=1, workers=2)
     assert list(table.index) == ["smoke"] and (table.filter(like="s_per_image").to_numpy() > 0).all()
     assert "projected build s (2 workers)" in reporting.displayed(table).columns
+
+
+def test_each_dataset_is_keyed_by_its_own_generator_only():
+    names = {name: {p.name for p in datasets.generator_code(name)} for name in read.DATASETS}
+    assert {"microparts.py", "occlusion.py", "optics.py", "datasets.py"} <= names["microparts"]
+    assert {"droplets.py", "optics.py"} <= names["droplets"] and "surfaces.py" not in names["droplets"]
+    assert {"surfaces.py", "optics.py"} <= names["surfaces"] and not {"droplets.py", "microparts.py"} & names["surfaces"]
+
+
+def test_surface_contaminants_take_the_surface_hue():
+    """Colour is no cue: a contaminated surface's pixels keep the clean surface's channel ratios."""
+    clean, _ = surfaces.render(0, seed=3)
+    dirty, mask = surfaces.render(1, seed=3)
+    ratio = lambda img, where: img[where].astype(float).mean(0) / img[where].astype(float).mean()  # noqa: E731
+    assert np.allclose(ratio(dirty, mask), ratio(dirty, ~mask), atol=0.03)

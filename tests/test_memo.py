@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from lib.classification.dropkey import TokenAttention
-from lib.study import memo
+from lib.study import cache, memo
 
 CALLS = []
 
@@ -62,9 +62,9 @@ def test_fingerprints_see_into_values_and_refuse_the_unknown(tmp_path):
 
 
 def test_the_code_in_a_key_follows_imports_through_lib():
-    files = {str(p.relative_to(memo.paths.REPO_ROOT)) for p in memo.lib_modules("lib.detection.heatmap_scores")}
+    files = {str(p.relative_to(cache.paths.REPO_ROOT)) for p in cache.lib_modules("lib.detection.heatmap_scores")}
     # direct (yolo_cams), through another module (yolo_cams -> explain.cams), and from a package (study.papers)
     assert {"lib/detection/heatmap_scores.py", "lib/detection/yolo_cams.py", "lib/explain/cams.py",
             "lib/study/papers.py", "lib/detection/evaluation.py"} <= files
     assert not any(f.startswith("lib/classification/") for f in files)
-    assert all(Path(memo.paths.REPO_ROOT / f).is_file() for f in files)
+    assert all(Path(cache.paths.REPO_ROOT / f).is_file() for f in files)

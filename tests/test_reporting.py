@@ -2,6 +2,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
+from lib.study import seeds
 from lib.study.reporting import Study, displayed, label
 
 
@@ -30,6 +31,18 @@ def test_tables_are_rounded_stamped_and_reproducible(isolated):
     assert "SYNTHETIC" in md and "profile 'smoke'" in md
     study.save_table(df, "t", decimals=3)
     assert (isolated / "figures" / "smoke" / "t.csv").read_text() == csv
+
+
+def test_a_per_seed_table_shows_the_reader_its_summary_across_seeds(isolated):
+    study = Study.start("smoke")
+    assert study.seeds == [study.seed + i for i in range(study.profile.classifier.seeds)]
+    per_seed = pd.DataFrame({"seed": [0, 1, 2], "model": "m", "p_true": [0.5, 0.6, 0.7]})
+    summary = seeds.across_seeds(per_seed, ["model"], ["p_true"])
+    study.save_table(per_seed, "s", decimals=3, index=False, markdown=seeds.readable(summary, ["p_true"]))
+    csv = (isolated / "figures" / "smoke" / "s.csv").read_text().splitlines()
+    assert csv[0] == "seed,model,probability of the true class" and len(csv) == 4
+    md = (isolated / "figures" / "smoke" / "s.md").read_text()
+    assert "| model " in md and "0.600 (0.352 to 0.848)" in md and "seeds |" in md
 
 
 def test_figures_are_written_as_png_and_reproducible_pdf(isolated):

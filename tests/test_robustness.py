@@ -9,6 +9,7 @@ from lib.classification import dropkey, heads as head_training, models as classi
 from lib.classification.resnet import load_classifier
 from lib.explain import plots as explain_plots
 from lib.study import papers, paths
+from lib.study.seeds import across_seeds, by_seed, readable, t_interval
 
 from conftest import CLASSES
 
@@ -23,21 +24,39 @@ def test_noisy_images_are_seeded_per_variance_and_draw():
 
 
 def test_mean_interval_and_sweep_summary():
-    m, lo, hi = robustness.t_interval(np.array([1.0, 2.0, 3.0]))
+    m, lo, hi = t_interval(np.array([1.0, 2.0, 3.0]))
     assert m == 2 and (lo, hi) == pytest.approx((2 - 4.302653 / np.sqrt(3), 2 + 4.302653 / np.sqrt(3)), rel=1e-5)
+    assert np.isnan(t_interval([1.0])[1]) and t_interval([2.0, 2.0]) == (2.0, 2.0, 2.0)
     sweep = pd.DataFrame({"model": "a", "variance": [0.5] * 4, "draw": [0, 1, 0, 1], "image": [0, 0, 1, 1],
-                          "p_true": [0.2, 0.4, 0.6, 0.8], "correct": [False, True, True, True]})
+                          "p_pred": [0.6, 0.4, 0.6, 0.8], "p_true": [0.2, 0.4, 0.6, 0.8], "correct": [False, True, True, True]})
     s = robustness.sweep_summary(sweep).loc[("a", 0.5)]
     assert s.p_true == pytest.approx(0.5) and s.images == 2  # draws averaged per image: 0.3 and 0.7
-    assert s.accuracy == pytest.approx(0.75)
+    assert s.accuracy == pytest.approx(0.75) and s.p_pred == pytest.approx(0.6)
+    per_seed = robustness.sweep_summary(by_seed({0: sweep, 1: sweep.assign(p_pred=sweep.p_pred - 0.2)}))
+    assert per_seed.index.names == ["seed", "model", "variance"] and per_seed.p_pred.tolist() == pytest.approx([0.6, 0.4])
+    across = across_seeds(per_seed.reset_index(), ["model", "variance"], ["p_pred"])
+    assert across.loc[("a", 0.5), "p_pred"] == pytest.approx(0.5) and across.loc[("a", 0.5), "seeds"] == 2
+    assert across.p_pred_low.iloc[0] < 0.4 < 0.6 < across.p_pred_high.iloc[0]
+    assert readable(across, ["p_pred"]).p_pred.iloc[0].startswith("0.500 (")
+
+
+def test_stratified_sample_keeps_every_class_in_its_share():
+    labels = np.repeat([0, 1, 2], [50, 30, 20])
+    pick = robustness.stratified(labels, 10, seed=0)
+    assert len(pick) == 10 and list(np.bincount(labels[pick])) == [5, 3, 2] and (np.diff(pick) > 0).all()
+    assert np.array_equal(pick, robustness.stratified(labels, 10, seed=0))
+    assert not np.array_equal(pick, robustness.stratified(labels, 10, seed=1))
+    assert list(np.bincount(labels[robustness.stratified(labels, 7, seed=0)])) == [4, 2, 1]  # largest remainders
+    assert np.array_equal(robustness.stratified(labels, 500, seed=0), np.arange(100))
 
 
 def test_beside_paper_puts_the_paper_in_its_own_column():
-    summary = pd.DataFrame({"p_true": [0.9, 0.8]}, index=pd.MultiIndex.from_tuples([("ResNet50", 0.5), ("ResNet50", 0.6)],
-                                                                                   names=["model", "variance"]))
-    table = robustness.confidence_beside_paper(summary, papers.LIU2023_FIG3, {"ResNet50": "ResNet50", "ResNet50+DropKey": "ResNet50+DropKey"})
-    assert table.loc[("ResNet50", 0.6), "confidence"] == 0.8 and table.loc[("ResNet50", 0.6), "confidence_liu2023"] == 0.481
-    assert np.isnan(table.loc[("ResNet50+DropKey", 0.5), "confidence"])
+    summary = pd.DataFrame({"p_pred": [0.9, 0.8, 0.7], "p_true": [0.6, 0.5, 0.4]},
+                           index=pd.MultiIndex.from_tuples([(0, "ResNet50", 0.5), (0, "ResNet50", 0.6), (0, "ResNet50", 1.0)],
+                                                           names=["seed", "model", "variance"]))
+    table = robustness.confidence_beside_paper(summary, papers.LIU2023_FIG3).set_index(["model", "variance"])
+    assert table.loc[("ResNet50", 0.6), "p_pred"] == 0.8 and table.loc[("ResNet50", 0.6), "confidence_liu2023"] == 0.481
+    assert table.loc[("ResNet50", 0.6), "p_true"] == 0.5 and len(table) == 2  # only the paper's variances and models
 
 
 def test_score_maps_iou_energy_and_stability():
@@ -78,13 +97,16 @@ def test_heads_train_on_the_frozen_backbone_and_the_study_runs(trained, toy, tmp
     assert all(torch.equal(p, q) for p, q in zip(named["ResNet50+DropKey"].state_dict().values(), models["ResNet50+DropKey"].state_dict().values()))
 
     images, labels, masks, files = robustness.split_inputs(toy, CLASSES, 64)  # layer4 2x2 (1x1 at the toy's 32 px)
+    sampled = robustness.split_inputs(toy, CLASSES, 64, sample=4, seed=0)
+    assert sorted(sampled[1].tolist()) == [0, 0, 1, 1] and len(sampled[2]) == len(sampled[3]) == 4
     assert images.shape == (8, 64, 64, 3) and images.dtype == np.float32 and 0 <= images.min() and images.max() <= 1
     assert sorted(labels.tolist()) == [0] * 4 + [1] * 4 and all(m.shape == (64, 64) and m.any() for m in masks)
     assert [CLASSES[y] for y in labels] == [f.split("/")[1] for f in files]
     sweep = robustness.noise_sweep(models, images, labels, [0.0, 0.5], draws=2)
     assert len(sweep) == 4 * 8 * (1 + 2) and sweep.p_true.between(0, 1).all()
+    assert (sweep.p_pred >= sweep.p_true).all()
     summary = robustness.sweep_summary(sweep)
-    assert (summary.low <= summary.p_true + 1e-12).all() and (summary.images == 8).all()
+    assert (summary.images == 8).all()
     local = robustness.localisation_sweep(models, images, labels, masks, [0.0, 1.0], ["gradcam"], draws=1)
     clean = local[local.variance == 0]
     assert clean.rank_correlation.notna().any() and clean.rank_correlation.dropna().round(9).eq(1).all()
@@ -99,9 +121,10 @@ def test_heads_train_on_the_frozen_backbone_and_the_study_runs(trained, toy, tmp
     assert np.allclose(by_method[0], robustness.maps(models["ResNet50"], images[:1], labels[:1], "gradcam")[0])
     assert len(grid_maps) == 4 and all(len(r) == 2 and r[0].shape == (64, 64) for r in grid_maps)
     assert len(explain_plots.overlay_grid(grid_images, grid_maps, list(models), ["a", "b"]).axes) == 8
-    fig = classification_plots.curves_with_bands(summary.rename(index={"ResNet50+DropKey": "ResNet50+DropKey"}), "p_true", "p",
-                                     papers.LIU2023_FIG3, extra="accuracy")
-    assert len(fig.axes) == 2
+    across = across_seeds(by_seed({0: sweep, 1: sweep}).pipe(robustness.sweep_summary).reset_index(), ["model", "variance"],
+                          ["p_pred", "accuracy"])
+    fig = classification_plots.curves_with_bands(across, "p_pred", "p", papers.LIU2023_FIG3, extra="accuracy", chance=0.5)
+    assert len(fig.axes) == 2 and len(fig.legends) == 1
     assert len(classification_plots.score_curves(robustness.localisation_summary(local), {"iou": "IoU", "energy_share": "E"}).axes) == 2
     plt.close("all")
 

@@ -64,7 +64,7 @@ def test_tables_of_the_classifier_notebooks(toy):
     assert (regions.background_energy < 0.01).all()  # the maps are the masks: no energy outside the object
     layers = tables.layer_localisation(toy, maps, list(CLASSES), "bar", 0.5)
     assert list(layers.index) == ["layer1", "layer2", "layer3", "layer4"] and (layers.iou == 1).all()
-    summary = pd.DataFrame({"p_true": [0.9, 0.5, 0.8, 0.4], "accuracy": [1.0, 0.5, 0.9, 0.4]},
+    summary = pd.DataFrame({"p_pred": [0.9, 0.5, 0.8, 0.4], "accuracy": [1.0, 0.5, 0.9, 0.4]},
                            index=pd.MultiIndex.from_product([["DropKey 0.1", "DropKey 0.4"], [0.0, 1.5]], names=["model", "variance"]))
     ratios = tables.mask_ratio_table(summary)
     assert list(ratios.columns) == [0.0, 1.5, "clean_accuracy"]

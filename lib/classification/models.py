@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 from torch import nn
+from tqdm.auto import tqdm
 
 from ..data import datasets
 from ..data.read import CLASS_NAMES
@@ -23,12 +24,14 @@ from .training import train_classifier
 LIU2023_MODELS = {"ResNet50": "plain", "ResNet50+Dropout": "dropout", "ResNet50+DropKey": "dropkey", "ResNet50+attention": "none"}
 
 
-def study_classifier(study: Study, dataset: str, weights: str | None = None) -> tuple[Path, ClassifierConfig, Path]:
+def study_classifier(study: Study, dataset: str, weights: str | None = None, seed: int | None = None
+                     ) -> tuple[Path, ClassifierConfig, Path]:
     """The dataset's folder, the classifier's configuration at the study's profile and its trained
-    artifact (from the cache when it was trained before)."""
+    artifact (from the cache when it was trained before). ``seed`` is the training seed (the
+    study's by default); the data is always the study's."""
     folder = datasets.prepare(study.profile.data, study.seed, study.data_root, names=[dataset])[dataset]
-    config = ClassifierConfig.from_profile(study.profile, dataset, CLASS_NAMES[dataset], study.seed, weights,
-                                           precision=study.precision.name)
+    config = ClassifierConfig.from_profile(study.profile, dataset, CLASS_NAMES[dataset], study.seed if seed is None else seed,
+                                           weights, precision=study.precision.name)
     return folder, config, train_classifier(folder, config, study.device)
 
 
@@ -52,6 +55,19 @@ def liu2023_models(base: Path, heads: dict, rate: float, device: str = "cpu") ->
     loaded = {key: load_head_model(a, device)[0] for key, a in heads.items()}
     by_head = {"plain": load_classifier(base, device)[0], "none": loaded["none"], "dropout": loaded["dropout"], "dropkey": loaded[rate]}
     return {name: by_head[head] for name, head in LIU2023_MODELS.items()}, loaded
+
+
+def liu2023_replicas(study: Study, rate: float, mask_ratios, weights: str | None = None
+                     ) -> tuple[Path, dict[int, dict[str, nn.Module]], dict[int, dict]]:
+    """liu2023's experiment once per training seed (:attr:`Study.seeds`): the droplet classifier
+    trained with that seed (liu2023's "ResNet50") and every head trained on its backbone with it.
+    Returns the droplet folder, the four models by seed (:func:`liu2023_models`) and every loaded
+    head model by seed and key."""
+    models, loaded = {}, {}
+    for seed in tqdm(study.seeds, desc="liu2023 models", unit="seed"):
+        folder, _, base = study_classifier(study, "droplets", weights, seed)
+        models[seed], loaded[seed] = liu2023_models(base, study_heads(study, folder, base, rate, mask_ratios), rate, study.device)
+    return folder, models, loaded
 
 
 # -- training records -------------------------------------------------------------------------------

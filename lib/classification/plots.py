@@ -55,25 +55,30 @@ def pick_examples(labels: np.ndarray, preds: np.ndarray, n_classes: int, per_cla
 
 
 def curves_with_bands(summary: pd.DataFrame, value: str, ylabel: str, paper: pd.DataFrame | None = None,
-                      extra: str | None = None, extra_label: str = "") -> plt.Figure:
-    """``value`` (with ``low``/``high`` bands) against noise variance, one line per model (index
-    model, variance); the paper's points (index variance, a column per model) as open markers;
-    optionally a second panel with the column ``extra``."""
+                      extra: str | None = None, extra_label: str = "", chance: float | None = None) -> plt.Figure:
+    """``value`` (with ``<value>_low``/``<value>_high`` bands, from :func:`lib.study.seeds.across_seeds`)
+    against noise variance, one line per model (index model, variance); the paper's points (index
+    variance, a column per model) as open markers; optionally a second panel with the column
+    ``extra``, and the ``chance`` level as a dashed line on both."""
     models = list(dict.fromkeys(summary.index.get_level_values(0)))
     fig, axes = plt.subplots(1, 2 if extra else 1, figsize=(10 if extra else 5.2, 3.4), squeeze=False)
     ax = axes[0, 0]
     for k, model in enumerate(models):
         s = summary.loc[model]
         ax.plot(s.index, s[value], "o-", ms=3, color=CLASS_COLOURS[k], label=model)
-        ax.fill_between(s.index, s["low"], s["high"], color=CLASS_COLOURS[k], alpha=0.15)
+        ax.fill_between(s.index, s[f"{value}_low"], s[f"{value}_high"], color=CLASS_COLOURS[k], alpha=0.15)
         if paper is not None and model in paper.columns:
             ax.plot(paper.index, paper[model], "D", ms=7, mfc="none", color=CLASS_COLOURS[k], label=f"{model} (liu2023)")
         if extra:
             axes[0, 1].plot(s.index, s[extra], "o-", ms=3, color=CLASS_COLOURS[k], label=model)
     ax.set_xlabel("noise variance"), ax.set_ylabel(ylabel)
-    ax.legend(fontsize=6)
     if extra:
         axes[0, 1].set_xlabel("noise variance"), axes[0, 1].set_ylabel(extra_label or extra)
+    if chance is not None:
+        for a in axes[0]:
+            a.axhline(chance, ls="--", lw=0.8, color="grey", label="chance")
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=6, loc="upper center", bbox_to_anchor=(0.5, 0), ncol=4, frameon=False)
     fig.tight_layout()
     return fig
 

@@ -39,7 +39,8 @@ class ClassifierConfig:
     epochs: int
     batch: int
     seed: int = 0
-    lr: float = 2e-3  # peak of the one-cycle schedule
+    lr: float = 1e-3  # peak of the one-cycle schedule
+    warmup: float = 0.15  # share of the steps spent rising to the peak
     weight_decay: float = 0.05
     weights: str | None = None  # local torchvision ImageNet state dict; None: from scratch
     precision: str = "fp32"  # what it trains at, "fp32" or "bf16" (lib.study.precision)

@@ -20,19 +20,38 @@ from tqdm.auto import tqdm
 
 from ..data.read import load_mask
 from ..explain import cams, heatmaps
+from ..study.seeds import SEED
 from . import perturbations
 from .resnet import imagenet_normalise, load_split
 
 
-def split_inputs(folder: Path, classes, imgsz: int, split: str = "test"):
+def stratified(labels: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """Indices of a seeded sample of ``n`` items with every class in its share of ``labels``
+    (largest remainders; all items when ``n`` is at least their number), in their order."""
+    labels = np.asarray(labels)
+    if n >= len(labels):
+        return np.arange(len(labels))
+    classes, counts = np.unique(labels, return_counts=True)
+    quota = counts * n / len(labels)
+    take = np.floor(quota).astype(int)
+    take[np.argsort(take - quota)[: n - take.sum()]] += 1  # the largest remainders get the rest
+    rng = np.random.default_rng(seed)
+    picked = [rng.choice(np.flatnonzero(labels == c), k, replace=False) for c, k in zip(classes, take)]
+    return np.sort(np.concatenate(picked))
+
+
+def split_inputs(folder: Path, classes, imgsz: int, split: str = "test", sample: int | None = None, seed: int = 0):
     """Images (N, S, S, 3) float in [0, 1] at the input size, labels (N,), masks (bool (S, S) or
-    None) and files of one split, in the classifier's order."""
+    None) and files of one split, in the classifier's order; with ``sample``, a stratified seeded
+    sample of that many images (:func:`stratified`)."""
     data = load_split(folder, classes, imgsz, split)
+    labels = data.labels.numpy()
+    keep = stratified(labels, len(labels) if sample is None else sample, seed)
     masks = []
-    for f in data.files:
+    for f in (data.files[i] for i in keep):
         m = load_mask(folder, f)
         masks.append(None if m is None else np.asarray(Image.fromarray(m).resize((imgsz, imgsz), Image.NEAREST)))
-    return data.floats(), data.labels.numpy(), masks, list(data.files)
+    return data.floats()[keep], labels[keep], masks, [data.files[i] for i in keep]
 
 
 def normalised_batch(images: np.ndarray) -> torch.Tensor:
@@ -57,7 +76,8 @@ def noisy(images: np.ndarray, variance: float, draw: int, seed: int, space: str 
 
 def noise_sweep(models: dict[str, torch.nn.Module], images: np.ndarray, labels: np.ndarray, variances, *, draws: int = 2,
                 seed: int = 0, space: str = "normalised") -> pd.DataFrame:
-    """One row per (model, variance, draw, image): probability of the true class and prediction."""
+    """One row per (model, variance, draw, image): the confidence of the predicted class (what
+    liu2023 Fig. 3 plots), the probability of the true class, and whether the prediction is right."""
     rows = []
     for v in tqdm(list(variances), desc="noise sweep", unit="variance"):
         for d in range(draws if v > 0 else 1):
@@ -65,43 +85,29 @@ def noise_sweep(models: dict[str, torch.nn.Module], images: np.ndarray, labels: 
             for name, model in models.items():
                 p = probabilities(model, x)
                 rows.append(pd.DataFrame({"model": name, "variance": v, "draw": d, "image": np.arange(len(images)),
-                                          "p_true": p[np.arange(len(labels)), labels], "correct": p.argmax(1) == labels}))
+                                          "p_pred": p.max(1), "p_true": p[np.arange(len(labels)), labels],
+                                          "correct": p.argmax(1) == labels}))
     return pd.concat(rows, ignore_index=True)
 
 
-def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
-    """Mean and its t-interval over independent units (NaN bounds for fewer than two)."""
-    values = np.asarray(values, float)
-    m = values.mean()
-    if len(values) < 2:
-        return m, np.nan, np.nan
-    if stats.sem(values) == 0:  # scipy wants a positive scale; identical values have a zero-width interval
-        return m, m, m
-    low, high = stats.t.interval(level, len(values) - 1, loc=m, scale=stats.sem(values))
-    return m, low, high
+def sweep_summary(sweep: pd.DataFrame) -> pd.DataFrame:
+    """Per model and variance (and seed, where ``sweep`` has a ``seed`` column): the mean
+    predicted-class confidence, true-class probability and accuracy over images (draws averaged
+    per image first) and the number of images."""
+    keys = [k for k in (SEED, "model", "variance") if k in sweep]
+    per_image = sweep.groupby([*keys, "image"], sort=False)[["p_pred", "p_true", "correct"]].mean()
+    return per_image.groupby(keys, sort=False).agg(p_pred=("p_pred", "mean"), p_true=("p_true", "mean"),
+                                                  accuracy=("correct", "mean"), images=("p_true", "size"))
 
 
-def sweep_summary(sweep: pd.DataFrame, value: str = "p_true", level: float = 0.95) -> pd.DataFrame:
-    """Per model and variance: mean of ``value`` with a t-interval over images (draws averaged per
-    image first, so the interval counts images, not draws) and the accuracy."""
-    per_image = sweep.groupby(["model", "variance", "image"], sort=False)[[value, "correct"]].mean().reset_index()
-    rows = []
-    for (model, v), g in per_image.groupby(["model", "variance"], sort=False):
-        m, lo, hi = t_interval(g[value], level)
-        rows.append({"model": model, "variance": v, value: m, "low": lo, "high": hi, "accuracy": g.correct.mean(), "images": len(g)})
-    return pd.DataFrame(rows).set_index(["model", "variance"])
-
-
-def confidence_beside_paper(summary: pd.DataFrame, paper: pd.DataFrame, names: dict[str, str], label: str = "liu2023") -> pd.DataFrame:
-    """Our mean confidence at the paper's variances beside the paper's values (``names`` maps the
-    paper's model names to ours)."""
-    rows = []
-    for paper_name, ours in names.items():
-        for v, value in paper[paper_name].items():
-            have = (ours, v) in summary.index
-            rows.append({"model": ours, "variance": v, "confidence": summary.loc[(ours, v), "p_true"] if have else np.nan,
-                         f"confidence_{label}": value})
-    return pd.DataFrame(rows).set_index(["model", "variance"])
+def confidence_beside_paper(summary: pd.DataFrame, paper: pd.DataFrame, label: str = "liu2023") -> pd.DataFrame:
+    """Per seed, the mean predicted-class confidence (the paper's quantity) and true-class
+    probability at the paper's variances, beside the paper's value (``paper``: index variance, a
+    column per model, named as ours). ``summary`` from :func:`sweep_summary` of a per-seed sweep."""
+    long = paper.rename_axis("variance").reset_index().melt("variance", var_name="model", value_name=f"confidence_{label}")
+    table = summary.reset_index().merge(long, on=["model", "variance"])[[SEED, "model", "variance", "p_pred", "p_true",
+                                                                         f"confidence_{label}"]]
+    return table.sort_values([SEED, "model", "variance"], kind="stable").reset_index(drop=True)
 
 
 def maps(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, method: str = "gradcam") -> np.ndarray:
@@ -139,9 +145,11 @@ def localisation_sweep(models: dict[str, torch.nn.Module], images: np.ndarray, l
 
 
 def localisation_summary(sweep: pd.DataFrame, values=("iou", "energy_share", "rank_correlation")) -> pd.DataFrame:
-    """Mean of each score per model, method and variance (draws averaged per image first)."""
-    per_image = sweep.groupby(["model", "method", "variance", "image"], sort=False)[list(values)].mean()
-    return per_image.groupby(["model", "method", "variance"], sort=False).mean()
+    """Mean of each score per model, method and variance, and seed where ``sweep`` has a ``seed``
+    column (draws averaged per image first)."""
+    keys = [k for k in (SEED, "model", "method", "variance") if k in sweep]
+    per_image = sweep.groupby([*keys, "image"], sort=False)[list(values)].mean()
+    return per_image.groupby(keys, sort=False).mean()
 
 
 def perturbed_sets(images: np.ndarray, masks, *, rotation: float, stretch: tuple[float, float], contrast: float,
@@ -158,14 +166,15 @@ def perturbed_sets(images: np.ndarray, masks, *, rotation: float, stretch: tuple
 
 
 def perturbation_table(models: dict[str, torch.nn.Module], sets: dict, labels: np.ndarray, method: str = "gradcam") -> pd.DataFrame:
-    """Per perturbation and model: accuracy, mean true-class confidence, and the map's IoU and energy share."""
+    """Per perturbation and model: accuracy, mean probability of the true class, and the map's IoU
+    and energy share."""
     rows = []
     for kind, (x, masks) in sets.items():
         for name, model in models.items():
             p = probabilities(model, x)
             scores = score_maps(maps(model, x, labels, method), masks)
             rows.append({"perturbation": kind, "model": name, "accuracy": (p.argmax(1) == labels).mean(),
-                         "confidence": p[np.arange(len(labels)), labels].mean(), "iou": scores.iou.mean(),
+                         "p_true": p[np.arange(len(labels)), labels].mean(), "iou": scores.iou.mean(),
                          "energy_share": scores.energy_share.mean()})
     return pd.DataFrame(rows).set_index(["perturbation", "model"])
 

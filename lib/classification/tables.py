@@ -51,10 +51,10 @@ def layer_localisation(folder: Path, maps, classes, target_class: str, threshold
 
 
 def mask_ratio_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """liu2023 Fig. 8 as a table: each DropKey mask ratio's confidence at every noise variance and
-    its clean accuracy (``summary`` from :func:`.robustness.sweep_summary`). Columns: the noise
-    variances, then ``clean_accuracy``."""
-    confidence = summary["p_true"].unstack("variance")
+    """liu2023 Fig. 8 as a table: each DropKey mask ratio's predicted-class confidence at every
+    noise variance and its clean accuracy, per seed where ``summary`` (from
+    :func:`.robustness.sweep_summary`) has seeds. Columns: the noise variances, then ``clean_accuracy``."""
+    confidence = summary["p_pred"].unstack("variance")
     table = confidence.join(summary["accuracy"].unstack("variance")[[0.0]].rename(columns={0.0: "clean_accuracy"}))
     table.attrs["labels"] = {v: f"confidence at {v}" for v in confidence.columns}
     return table

@@ -51,7 +51,8 @@ def fit(model: nn.Module, train_dl: Batches, val_dl: Batches, config: Classifier
     policy = precision.resolve(config.precision, device)
     model.to(device, memory_format=policy.memory_format())
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.lr, total_steps=config.epochs * len(train_dl), pct_start=0.2)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.lr, total_steps=config.epochs * len(train_dl),
+                                                pct_start=config.warmup)
     history, best = [], (-1.0, np.inf)
     bar = tqdm(total=config.epochs * len(train_dl), desc=f"training {config.dataset}", unit="batch")
     for epoch in range(1, config.epochs + 1):

@@ -22,18 +22,25 @@ import yaml
 from tqdm import tqdm
 
 from ..study.cache import atomic_path, atomic_write_text, cached_artifact
+from ..study.cache import lib_modules
 from ..study.profiles import DataSpec
 from ..study.seeding import derive_seed
 from . import validate
 from .read import CLASS_NAMES, DATASETS, SPLITS
-from .synthetic import droplets, microparts, occlusion, optics, surfaces
+from .synthetic import droplets, microparts, surfaces
 
 PAPER_COUNTS = {
     "microparts": {"train": 1123, "val": 230, "test": 185},
     "droplets": dict(zip(droplets.CLASSES, droplets.PAPER_COUNTS)),
     "surfaces": dict(zip(surfaces.CLASSES, surfaces.PAPER_COUNTS)),
 }
-GENERATOR_CODE = [optics, occlusion, microparts, droplets, surfaces]
+
+
+def generator_code(name: str) -> list[Path]:
+    """The files whose code keys the dataset ``name``: its generator and the modules that one
+    imports, so that editing one set's generator rebuilds that set only (and what was trained on
+    it), not the others."""
+    return [*lib_modules(f"{__package__}.synthetic.{name}"), Path(__file__)]
 
 
 # Bump to rebuild every synthetic set on purpose (a change outside the keyed code that alters them).
@@ -163,9 +170,8 @@ def synthetic(name: str, spec: DataSpec, seed: int, *, workers: int | None = Non
         total = spec.droplet_images if name == "droplets" else spec.surface_images
         config = {"total": total, "image": spec.classification_image, "split": spec.classification_split}
         build = partial(build_classification, name=name, total=total, spec=spec, seed=seed, workers=workers)
-    code = [*GENERATOR_CODE, Path(__file__)]
     return cached_artifact(f"dataset-{name}", {"dataset": name, "seed": seed, "version": VERSION, **config},
-                           build, code=code, packages=["numpy", "opencv-python"])
+                           build, code=generator_code(name), packages=["numpy", "opencv-python"])
 
 
 def prepare(spec: DataSpec, seed: int, data_root: str | Path | None = None, names: Sequence[str] = DATASETS) -> dict[str, Path]:

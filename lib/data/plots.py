@@ -7,6 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from PIL import Image
 
 from ..study.plots import CLASS_COLOURS, box
 from .read import load_mask, load_rgb, read_image
@@ -38,15 +39,19 @@ def detection_grid(folder: Path, objects: pd.DataFrame, names, images: list[str]
     return fig
 
 
-def class_grid(folder: Path, images: pd.DataFrame, class_names, per_class: int, seed: int, with_masks: bool = True) -> plt.Figure:
-    """``per_class`` random test images per class, one row per class (xu2024 Fig. 6 and 7)."""
+def class_grid(folder: Path, images: pd.DataFrame, class_names, per_class: int, seed: int, with_masks: bool = True,
+               size: int | None = None) -> plt.Figure:
+    """``per_class`` random test images per class, one row per class (xu2024 Fig. 6 and 7); with
+    ``size``, each image as a classifier of that input size sees it (bilinear, antialiased: PIL's
+    resize, which torchvision's ``Resize`` calls on the decoded splits) and without masks."""
     fig, axes = plt.subplots(len(class_names), per_class, figsize=(1.9 * per_class, 2.0 * len(class_names)), squeeze=False)
     for row, cname in zip(axes, class_names):
         pool = images[images["class"] == cname]
         picks = pool.sample(min(per_class, len(pool)), random_state=seed) if len(pool) else pool
         for ax, (_, r) in zip(row, picks.iterrows()):
-            ax.imshow(load_rgb(folder / r.file))
-            mask = load_mask(folder, r.file) if with_masks else None
+            rgb = load_rgb(folder / r.file)
+            ax.imshow(rgb if size is None else np.asarray(Image.fromarray(rgb).resize((size, size), Image.BILINEAR)))
+            mask = load_mask(folder, r.file) if with_masks and size is None else None
             if mask is not None:
                 ax.contour(mask, levels=[0.5], colors="cyan", linewidths=0.4)
         row[0].set_ylabel(cname, fontsize=9)

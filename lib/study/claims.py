@@ -15,6 +15,7 @@ import pandas as pd
 from . import paths, papers
 from .cache import atomic_write_text
 from .evidence import VERDICTS, Evidence
+from .reporting import label
 from .verdicts import (Accuracy, Concentrated, Difference, Extreme, Given, Level, MissingTable, RisesWithDepth, Rule,
                        SavedDifference, Untestable)
 
@@ -70,6 +71,7 @@ def table1_arithmetic() -> str:
 B, C = papers.XU2024_BASELINE, papers.XU2024_SELECTED
 T2 = "xu2024_table2_occlusion"
 LIU = "confidence_vs_noise_all"
+CONFIDENCE = label("p_pred")  # liu2023 Fig. 3 plots the confidence of the predicted class
 HUMAN = "a person's judgement of the maps, which the study does not collect"
 DROPLETS = Accuracy("droplet_test_accuracy", papers.XU2024_ACCURACY["droplets"])
 SURFACES = Accuracy("surface_test_accuracy", papers.XU2024_ACCURACY["surfaces"])
@@ -137,40 +139,45 @@ CLAIMS: tuple[Claim, ...] = (
           "The classifiers' maps agree with human visual discernment and judgement", "qualitative", Untestable(HUMAN)),
     Claim("liu-abstract-06", "liu2023", "abstract; Fig. 3",
           "At noise variance 0.6 ResNet50+DropKey predicts with confidence 0.878", "0.878",
-          Level("liu2023_fig03_confidence_vs_noise", {"model": "ResNet50+DropKey", "variance": 0.6}, "confidence",
-                0.878, 0.05)),
+          Given(DROPLETS, Level("liu2023_fig03_confidence_vs_noise", {"model": "ResNet50+DropKey", "variance": 0.6},
+                                CONFIDENCE, 0.878, 0.05))),
     Claim("liu-dropkey-vs-plain-06", "liu2023", "abstract; Fig. 3",
           "At variance 0.6 DropKey's confidence (0.878) is above plain ResNet50's (0.481)", "+0.397",
-          Difference(LIU, "model", "ResNet50", "ResNet50+DropKey", "p_true", 0.397, {"variance": 0.6})),
+          Given(DROPLETS, Difference(LIU, "model", "ResNet50", "ResNet50+DropKey", CONFIDENCE, 0.397, {"variance": 0.6}))),
     Claim("liu-dropkey-vs-dropout-06", "liu2023", "abstract; Fig. 3; conclusions",
           "At variance 0.6 DropKey's confidence (0.878) is above Dropout's (0.766)", "+0.112",
-          Difference(LIU, "model", "ResNet50+Dropout", "ResNet50+DropKey", "p_true", 0.112, {"variance": 0.6})),
+          Given(DROPLETS, Difference(LIU, "model", "ResNet50+Dropout", "ResNet50+DropKey", CONFIDENCE, 0.112, {"variance": 0.6}))),
     Claim("liu-dropout-vs-plain-05", "liu2023", "Fig. 3; conclusions",
           "Dropout also makes the model more robust: at variance 0.5 confidence 0.983 against 0.807", "+0.176",
-          Difference(LIU, "model", "ResNet50", "ResNet50+Dropout", "p_true", 0.176, {"variance": 0.5})),
+          Given(DROPLETS, Difference(LIU, "model", "ResNet50", "ResNet50+Dropout", CONFIDENCE, 0.176, {"variance": 0.5}))),
     Claim("liu-never-misclassifies", "liu2023", "§3.1 Fig. 2",
           "ResNet50+DropKey still classifies correctly at noise variance 2.0", "accuracy 1.0",
-          Level(LIU, {"model": "ResNet50+DropKey", "variance": 2.0}, "accuracy", 1.0, 0.05)),
+          Given(DROPLETS, Level(LIU, {"model": "ResNet50+DropKey", "variance": 2.0}, "accuracy", 1.0, 0.05))),
     Claim("liu-localises-under-noise", "liu2023", "abstract; §3.1 Fig. 2, Fig. 5",
           "DropKey's Grad-CAM keeps localising the object under large noise (variance 1.5)", "qualitative",
-          Difference("localisation_vs_noise", "model", "ResNet50", "ResNet50+DropKey", "iou", None,
-                     {"method": "gradcam", "variance": 1.5})),
+          Given(DROPLETS, Difference("localisation_vs_noise", "model", "ResNet50", "ResNet50+DropKey", "iou", None,
+                                     {"method": "gradcam", "variance": 1.5}))),
     Claim("liu-rotation", "liu2023", "§3.2 Fig. 4",
           "Under rotation DropKey's Grad-CAM localises the object better than plain Grad-CAM", "qualitative",
-          Difference("perturbation_scores", "model", "ResNet50", "ResNet50+DropKey", "iou", None,
-                     {"perturbation": "rotated 30°"})),
+          Given(DROPLETS, Difference("perturbation_scores", "model", "ResNet50", "ResNet50+DropKey", "iou", None,
+                                     {"perturbation": "rotated 30°"}))),
     Claim("liu-low-contrast", "liu2023", "§3.3 Fig. 6",
           "In low-contrast images DropKey's Grad-CAM localises the object, plain Grad-CAM does not", "qualitative",
-          Difference("perturbation_scores", "model", "ResNet50", "ResNet50+DropKey", "iou", None,
-                     {"perturbation": "low contrast x0.3"})),
+          Given(DROPLETS, Difference("perturbation_scores", "model", "ResNet50", "ResNet50+DropKey", "iou", None,
+                                     {"perturbation": "low contrast x0.3"}))),
     Claim("liu-small-objects", "liu2023", "§3.4 Fig. 7",
           "DropKey's Grad-CAM localises small objects, plain Grad-CAM fails", "qualitative",
-          Difference("perturbation_scores", "model", "ResNet50", "ResNet50+DropKey", "iou", None,
-                     {"perturbation": "small object x0.5"})),
+          Given(DROPLETS, Difference("perturbation_scores", "model", "ResNet50", "ResNet50+DropKey", "iou", None,
+                                     {"perturbation": "small object x0.5"}))),
     Claim("liu-mask-ratio", "liu2023", "§3.4 Fig. 8; conclusions",
           "A high mask ratio hurts prediction: clean accuracy falls from mask ratio 0.1 to 0.7", "qualitative",
-          Difference("liu2023_fig08_mask_ratio", "model", "DropKey 0.1", "DropKey 0.7", "clean accuracy", None, sign=-1)),
+          Given(DROPLETS, Difference("liu2023_fig08_mask_ratio", "model", "DropKey 0.1", "DropKey 0.7", "clean accuracy", None, sign=-1))),
 )
+
+
+def of_paper(paper: str) -> tuple[Claim, ...]:
+    """The claims of one paper ("xu2024" or "liu2023")."""
+    return tuple(c for c in CLAIMS if c.paper == paper)
 
 
 def ledger(tables: Tables, claims: Sequence[Claim] = CLAIMS) -> pd.DataFrame:

@@ -14,21 +14,19 @@ the same code that wrote them.
 """
 from __future__ import annotations
 
-import ast
 import hashlib
 import os
 import pickle
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pandas as pd
 import torch
 from torch import nn
 
-from . import numerics, paths
-from .cache import MANIFEST, atomic_path, cached_artifact, dataset_identity, read_manifest
+from . import numerics
+from .cache import MANIFEST, atomic_path, cached_artifact, dataset_identity, lib_modules, read_manifest
 
 PACKAGES = ("numpy", "pandas", "scipy", "torch", "torchvision", "ultralytics", "grad-cam", "opencv-python")
 VERSION = 1  # bump when something outside the hashed code changes what a cached call returns
@@ -81,38 +79,6 @@ def fingerprint(value) -> object:
             return {"folder": dataset_identity(value)}
         return {"file": _digest(value.read_bytes())}
     raise TypeError(f"cannot fingerprint a {type(value).__name__}; pass arrays, tensors, models, frames, paths or plain values")
-
-
-def _module_file(name: str) -> Path | None:
-    base = paths.REPO_ROOT / name.replace(".", "/")
-    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def lib_modules(*names: str) -> list[Path]:
-    """The files of the named ``lib`` modules and of every ``lib`` module they import, directly or
-    through others (found in their syntax trees, so imports inside functions count)."""
-    package = __name__.split(".")[0]
-    seen: dict[str, Path] = {}
-    todo = [n for n in names if n.split(".")[0] == package]
-    while todo:
-        name = todo.pop()
-        file = _module_file(name)
-        if name in seen or file is None:
-            continue
-        seen[name] = file
-        current = name if file.name == "__init__.py" else name.rpartition(".")[0]
-        for node in ast.walk(ast.parse(file.read_text())):
-            if isinstance(node, ast.Import):
-                todo += [a.name for a in node.names if a.name.split(".")[0] == package]
-            elif isinstance(node, ast.ImportFrom):
-                parts = current.split(".")
-                base = ".".join(parts[:len(parts) - node.level + 1] + ([node.module] if node.module else [])) if node.level else node.module
-                if base and base.split(".")[0] == package:
-                    todo += [base] + [f"{base}.{a.name}" for a in node.names]
-    return [seen[n] for n in sorted(seen)]
 
 
 def _model_modules(value) -> set[str]:

@@ -39,6 +39,7 @@ LABELS = {
     "spearman_rho": "spearman rho", "wilcoxon_p": "wilcoxon p",
     "test_images": "test images", "majority_class_rate": "majority-class rate",
     "p_above_majority": "p (accuracy > majority)", "clean_accuracy": "clean accuracy",
+    "p_pred": "confidence (predicted class)", "p_true": "probability of the true class",
     "folder_in_data": "folder in the data", "measured_mean": "measured mean", "measured_median": "measured median",
     "measured_min": "measured min", "measured_max": "measured max",
 }
@@ -106,6 +107,12 @@ class Study:
         device = prof.resolve_device(device)
         return cls(prof, seed, device, root, resolve_precision(precision, device))
 
+    @property
+    def seeds(self) -> list[int]:
+        """The training seeds of models that enter a comparison between trained models: the
+        study's seed and the next ``classifier.seeds - 1``."""
+        return [self.seed + i for i in range(self.profile.classifier.seeds)]
+
     # -- provenance -------------------------------------------------------------------------
     @property
     def data_label(self) -> str:
@@ -153,16 +160,19 @@ class Study:
         print(f"{name}: skipped: {reason}")
         return self.save_table(pd.DataFrame({"skipped": [reason]}), name, index=False)
 
-    def save_table(self, df: pd.DataFrame, name: str, *, decimals: int = 4, index: bool = True) -> pd.DataFrame:
+    def save_table(self, df: pd.DataFrame, name: str, *, decimals: int = 4, index: bool = True,
+                   markdown: pd.DataFrame | None = None) -> pd.DataFrame:
         """Write ``df`` rounded to ``decimals`` and :func:`displayed` as ``<name>.csv`` and
-        ``<name>.md``; return the frame as written."""
+        ``<name>.md``; return the frame as written. ``markdown``, when given, is what the Markdown
+        shows instead, its index as columns (the summary across seeds of a CSV that holds one row per seed)."""
         rounded = displayed(df).round(decimals)
         buf = io.StringIO()
         rounded.to_csv(buf, index=index, float_format=f"%.{decimals}f")
         atomic_write_text(self.out_dir / f"{name}.csv", buf.getvalue())
+        shown, md_index = (rounded, index) if markdown is None else (displayed(markdown).round(decimals).reset_index(), False)
         # tabulate receives rows upcast to float: integer columns need a format of their own
-        formats = [f".{decimals}f" if pd.api.types.is_float_dtype(t) else ".0f" for t in rounded.dtypes]
-        md = rounded.to_markdown(index=index, floatfmt=tuple(([""] if index else []) + formats))
+        formats = [f".{decimals}f" if pd.api.types.is_float_dtype(t) else ".0f" for t in shown.dtypes]
+        md = shown.to_markdown(index=md_index, floatfmt=tuple(([""] if md_index else []) + formats))
         atomic_write_text(self.out_dir / f"{name}.md", f"{md}\n\n_{self.data_label}._\n")
         return rounded
 

@@ -14,8 +14,7 @@ says how it decides. Verdicts (:data:`.evidence.VERDICTS`):
 """
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,9 +22,8 @@ import pandas as pd
 from scipy import stats
 
 from .evidence import Evidence, rises_with_depth
+from .seeds import CONFIDENCE, SEED, t_interval
 
-CONFIDENCE = 0.95  # of every interval the rules compute
-SEED = "seed"  # the column that, where a table has it, holds one row per training seed
 ReadTable = Callable[[str], pd.DataFrame]  # a saved table by name; raises MissingTable when there is none
 
 
@@ -47,13 +45,6 @@ def rows(table: pd.DataFrame, where: dict) -> pd.DataFrame:
 
 def one_seed(table: pd.DataFrame) -> bool:
     return SEED not in table or table[SEED].nunique() < 2
-
-
-def seed_interval(values: Sequence[float]) -> tuple[float, float, float]:
-    """Mean and t-interval of per-seed values."""
-    v = np.asarray(values, float)
-    half = stats.t.ppf((1 + CONFIDENCE) / 2, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v))
-    return float(v.mean()), float(v.mean() - half), float(v.mean() + half)
 
 
 def _fmt(x: float) -> str:
@@ -106,7 +97,7 @@ class Level:
         if one_seed(found):
             value, low, high = float(found[self.column].iloc[0]), None, None
         else:
-            value, low, high = seed_interval(found[self.column])
+            value, low, high = t_interval(found[self.column])
         reach = value if high is None else high
         ok = reach >= self.paper - self.tolerance
         return Evidence("reproduced" if ok else "not reproduced",
@@ -157,7 +148,7 @@ class Difference:
             value = float(b[self.column].iloc[0] - a[self.column].iloc[0])
             return Evidence("untestable here", "one training seed: no interval across seeds", value)
         per_seed = (b.set_index(SEED)[self.column] - a.set_index(SEED)[self.column]).dropna()
-        return _signed(*seed_interval(per_seed), self.paper, f"{len(per_seed)} seeds", self.sign)
+        return _signed(*t_interval(per_seed), self.paper, f"{len(per_seed)} seeds", self.sign)
 
 
 @dataclass(frozen=True)
@@ -183,7 +174,7 @@ class SavedDifference:
             shown = (float(r["low"]), float(r["high"])) if {"low", "high"} <= set(found.columns) else ()
             return Evidence("untestable here", "one training seed" + (": the interval shown is over features, not seeds"
                                                                       if shown else ""), float(r[self.column]), *shown)
-        return _signed(*seed_interval(found[self.column]), self.paper, f"{found[SEED].nunique()} seeds", self.sign)
+        return _signed(*t_interval(found[self.column]), self.paper, f"{found[SEED].nunique()} seeds", self.sign)
 
 
 @dataclass(frozen=True)
