@@ -1,6 +1,10 @@
 import pytest
+import torch
 
-from lib.study.profiles import PAPER, PROFILES, get_profile
+from lib.classification import resnet
+from lib.data import datasets
+from lib.data.read import CLASS_NAMES
+from lib.study.profiles import PAPER, PROFILES, QUICK, get_profile
 
 
 def test_unknown_profile_lists_valid_names():
@@ -35,3 +39,21 @@ def test_profiles_keep_the_detectors_family_and_shrink_in_order():
 def test_explicit_device_wins():
     assert PAPER.resolve_device("cpu") == "cpu"
     assert PAPER.resolve_device() in {"cpu", "cuda"}
+
+
+@pytest.mark.parametrize("name", ["droplets", "surfaces"])
+def test_quick_classification_test_splits_hold_enough_images_for_intervals(name):
+    total = QUICK.data.droplet_images if name == "droplets" else QUICK.data.surface_images
+    weights = [datasets.PAPER_COUNTS[name][c] for c in CLASS_NAMES[name]]
+    test = sum(datasets.split_counts(n, QUICK.data.classification_split)[2] for n in datasets.proportional_counts(total, weights))
+    assert test >= 150
+
+
+def test_quick_classifiers_see_a_layer4_grid_of_at_least_4x4():
+    """The liu2023 heads attend over layer4's positions: at least 16 tokens in the reference run."""
+    model = resnet.build_resnet50(4).eval()
+    x = torch.zeros(1, 3, QUICK.classifier.imgsz, QUICK.classifier.imgsz)
+    with torch.no_grad():
+        for name in ("conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4"):
+            x = getattr(model, name)(x)
+    assert min(x.shape[-2:]) >= 4 and QUICK.classifier.seeds >= 3
