@@ -21,8 +21,7 @@ import pandas as pd
 import yaml
 from tqdm import tqdm
 
-from ..study.cache import atomic_path, atomic_write_text, cached_artifact
-from ..study.cache import lib_modules
+from ..study.cache import atomic_path, atomic_write_text, cached_artifact, lib_modules
 from ..study.profiles import DataSpec
 from ..study.seeding import derive_seed
 from . import validate
