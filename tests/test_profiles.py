@@ -55,3 +55,9 @@ def test_quick_classifiers_see_a_layer4_grid_of_at_least_4x4():
     with torch.no_grad():
         x = model.backbone(torch.zeros(1, 3, QUICK.classifier.imgsz, QUICK.classifier.imgsz))
     assert min(x.shape[-2:]) >= 4 and QUICK.classifier.seeds >= 3
+
+
+def test_surface_epochs_default_to_the_droplets():
+    assert PAPER.classifier.epochs_for("surfaces") == PAPER.classifier.epochs_for("droplets") == 80
+    assert QUICK.classifier.epochs_for("surfaces") == QUICK.classifier.surface_epochs
+    assert QUICK.classifier.epochs_for("droplets") == QUICK.classifier.epochs

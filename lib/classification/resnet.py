@@ -49,7 +49,8 @@ class ClassifierConfig:
     def from_profile(cls, profile: Profile, dataset: str, classes, seed: int, weights: str | None = None,
                      precision: str = "fp32") -> "ClassifierConfig":
         spec = profile.classifier
-        return cls(dataset, tuple(classes), spec.imgsz, spec.epochs, spec.batch, seed, weights=weights, precision=precision)
+        return cls(dataset, tuple(classes), spec.imgsz, spec.epochs_for(dataset), spec.batch, seed, weights=weights,
+                   precision=precision)
 
 
 def build_resnet50(num_classes: int, weights: str | Path | None = None) -> nn.Module:

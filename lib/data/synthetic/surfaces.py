@@ -9,9 +9,11 @@ surfaces add one to four contaminants of four kinds, whose union is the contamin
 * smudge: a smear drawn out along one direction;
 * particles: a cluster of dark specks.
 
-Contaminants are sized to stay visible at the classifiers' input size (128 px in ``quick``) and
-take the surface's own hue, so that neither colour nor a grey-level histogram gives the class
-away (notebook 01's difficulty check): a classifier has to find them, as an operator does.
+Contaminants lie on the part's face, never on the dark background beyond a part edge (where an
+operator could not see them either), are sized to stay visible at the classifiers' input size
+(128 px in ``quick``) and take the surface's own hue, so that neither colour nor a grey-level
+histogram gives the class away (notebook 01's difficulty check): a classifier has to find them,
+as an operator does.
 """
 from __future__ import annotations
 
@@ -26,13 +28,16 @@ KINDS = ("stain", "black_spot", "smudge", "particles")
 
 
 def _benign_structure(rng, h, w, gray, light):
-    """Edges, holes and scratches that any surface may show."""
+    """Edges, holes and scratches that any surface may show. Returns the grey image and the part's
+    face (1 on the part, 0 beyond a part edge, on the dark background where dirt cannot be seen)."""
+    face = np.ones((h, w), np.float32)
     if rng.random() < 0.4:  # a part edge with a bevel
         ang = rng.uniform(0, np.pi)
         off = rng.uniform(-0.4, 0.4) * w
         yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
         side = ((xx - w / 2) * np.cos(ang) + (yy - h / 2) * np.sin(ang) > off).astype(np.float32)
         gray = gray * (1 - side) + rng.uniform(0.08, 0.25) * side + 0.15 * optics.bevel_shading(1 - side, light, 1.5)
+        face = 1 - side
     if rng.random() < 0.3:  # a drilled hole
         hole = np.zeros((h, w), np.float32)
         cv2.circle(hole, (int(rng.uniform(0.15, 0.85) * w), int(rng.uniform(0.15, 0.85) * h)), int(rng.uniform(10, 22)), 1.0, -1, cv2.LINE_AA)
@@ -43,14 +48,22 @@ def _benign_structure(rng, h, w, gray, light):
         scratch = np.zeros((h, w), np.float32)
         cv2.line(scratch, tuple(map(int, p0)), tuple(map(int, p0 + d)), 1.0, 1, cv2.LINE_AA)
         gray = gray + rng.choice([-1, 1]) * rng.uniform(0.05, 0.15) * scratch
-    return gray
+    return gray, face
 
 
-def _contaminant(kind: str, rng, h, w) -> tuple[np.ndarray, float]:
-    """(alpha map in [0, 1], darkness) of one contaminant, sized to stay visible when the image is
-    shrunk to the classifier's input (a black spot is at least 3 px across at 128 px)."""
+def _centre_on(face: np.ndarray, rng) -> np.ndarray:
+    """A contaminant's centre (x, y), uniform over the part's face away from the image border."""
+    h, w = face.shape
+    while True:  # the face covers at least a tenth of the image, so this ends quickly
+        c = rng.uniform(0.12, 0.88, 2) * [w, h]
+        if face[int(c[1]), int(c[0])] > 0:
+            return c
+
+
+def _contaminant(kind: str, rng, c, h, w) -> tuple[np.ndarray, float]:
+    """(alpha map in [0, 1], darkness) of one contaminant centred at c, sized to stay visible when
+    the image is shrunk to the classifier's input (a black spot is at least 3 px across at 128 px)."""
     alpha = np.zeros((h, w), np.float32)
-    c = rng.uniform(0.12, 0.88, 2) * [w, h]
     if kind == "stain":  # dried residue: a tinted blotch whose rim is darker (the coffee-ring edge)
         r = rng.uniform(12, 32)
         theta = np.linspace(0, 2 * np.pi, 48, endpoint=False)  # a lobed outline, never a disc like a hole
@@ -81,7 +94,7 @@ def render(cls: int, seed: int, size: int = 225) -> tuple[np.ndarray, np.ndarray
     light = rng.uniform(0, 360)
     level = rng.uniform(0.4, 0.75)
     gray = level * (1 + rng.uniform(0.05, 0.14) * optics.machined_texture(rng, h, w, rng.uniform(5, 30), rng.uniform(0, 180)))
-    gray = _benign_structure(rng, h, w, gray, light)
+    gray, face = _benign_structure(rng, h, w, gray, light)
     tint = np.array([1.0, 1.0, 1.0]) + rng.uniform(-0.04, 0.04, 3)
     img = optics.colorize(gray, tint)
 
@@ -90,7 +103,8 @@ def render(cls: int, seed: int, size: int = 225) -> tuple[np.ndarray, np.ndarray
         total = np.zeros((h, w), np.float32)
         for _ in range(rng.integers(1, 5)):
             kind = KINDS[rng.integers(len(KINDS))]
-            alpha, dark = _contaminant(kind, rng, h, w)
+            alpha, dark = _contaminant(kind, rng, _centre_on(face, rng), h, w)
+            alpha = alpha * face  # what reaches beyond the part's edge would lie unseen on the background
             colour = 0.3 * tint * rng.uniform(0.3, 1.2)  # dark residue in the surface's hue: colour is no cue
             img = img * (1 - (alpha * dark)[..., None]) + (alpha * dark)[..., None] * colour * level
             total = np.maximum(total, alpha)
