@@ -4,7 +4,7 @@ import pytest
 
 from lib.study import claims, paths
 from lib.study.evidence import VERDICTS, Evidence, rises_with_depth
-from lib.study.verdicts import Accuracy, Concentrated, Difference, Extreme, Given, Level, SavedDifference
+from lib.study.verdicts import Accuracy, Concentrated, Difference, Extreme, Given, Level, SavedDifference, WhileCorrect
 
 
 def tables_from(frames: dict[str, pd.DataFrame]):
@@ -76,6 +76,17 @@ def test_map_claims_wait_for_a_model_that_learned():
     weak = rule(tables_from(accuracy_table(0.47) | stds))
     assert weak.verdict == "untestable here" and "has not learned its task" in weak.reason and "0.470: direction only" in weak.reason
     assert rule(tables_from(accuracy_table(0.93) | stds)).verdict == "reproduced" and rule.table == "s"
+
+
+def test_a_confidence_counts_only_while_the_model_is_above_chance():
+    def noisy(accuracy):
+        return {"n": pd.DataFrame({"seed": [0, 1, 2], "model": "M", "variance": 0.6, "confidence": [0.95, 0.96, 0.94],
+                                   "accuracy": accuracy})}
+    rule = WhileCorrect(Level("n", {"model": "M", "variance": 0.6}, "confidence", 0.878, 0.05), chance=0.25)
+    wrong = rule(tables_from(noisy([0.26, 0.24, 0.27])))
+    assert wrong.verdict == "not reproduced" and "not above chance" in wrong.reason and wrong.value == pytest.approx(0.95)
+    assert rule(tables_from(noisy([0.9, 0.85, 0.95]))).verdict == "reproduced"
+    assert rule.table == "n" and "above chance (0.25" in rule.text
 
 
 def test_rises_with_depth():

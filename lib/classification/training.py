@@ -76,7 +76,7 @@ def fit(model: nn.Module, train_dl: Batches, val_dl: Batches, config: Classifier
         history.append({"epoch": epoch, "train_loss": total_loss / seen, "train_acc": correct / seen,
                         "val_loss": val_loss, "val_acc": val_acc, "best": improved, "train_s": train_s,
                         "img_per_s": seen / train_s})
-        bar.set_postfix(epoch=epoch, val_acc=f"{val_acc:.3f}")
+        bar.set_postfix(epoch=epoch, val_acc=f"{val_acc:.3f}", refresh=False)  # redrawn at the bar's own interval
     bar.close()
     return pd.DataFrame(history)
 

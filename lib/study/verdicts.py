@@ -269,6 +269,35 @@ class Given:
 
 
 @dataclass(frozen=True)
+class WhileCorrect:
+    """``rule`` on a model's confidence, decided only where the model still classifies above chance
+    in the same rows: a paper's "predicts with confidence c" is of a correct prediction, and a model
+    that is as confident but wrong does not reproduce it."""
+
+    rule: Level
+    chance: float
+    column: str = "accuracy"
+
+    @property
+    def table(self) -> str:
+        return self.rule.table
+
+    @property
+    def text(self) -> str:
+        return (f"not reproduced unless the {self.column} in the same rows is above chance ({self.chance:g}; the "
+                f"lower end of its interval across seeds, where there are several); then {self.rule.text}")
+
+    def __call__(self, tables: ReadTable) -> Evidence:
+        found = rows(tables(self.rule.table), self.rule.where)
+        accuracy, low, _ = t_interval(found[self.column])
+        confidence = self.rule(tables)
+        if (accuracy if np.isnan(low) else low) > self.chance:
+            return confidence
+        return Evidence("not reproduced", f"confident but not above chance: {self.column} {accuracy:.3f} "
+                                          f"(chance {self.chance:g})", confidence.value, confidence.low, confidence.high)
+
+
+@dataclass(frozen=True)
 class Untestable:
     """A claim the study cannot decide, for the reason given."""
 
