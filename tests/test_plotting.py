@@ -15,6 +15,15 @@ def test_grids_and_distributions_draw_one_panel_per_image(tiny_sets):
     assert len(data_plots.object_distributions(objects).axes) >= 2
 
 
+def test_both_distribution_panels_give_a_class_the_same_colour():
+    import pandas as pd
+    objects = pd.DataFrame({"class": ["semicircular", "raised", "rectangular", "raised"],
+                            "box_side_share": [0.2, 0.25, 0.3, 0.22], "occluded_fraction": [0.0, 0.4, 0.3, 0.0]})
+    fig = data_plots.object_distributions(objects)
+    legends = [[t.get_text() for t in ax.get_legend().get_texts()] for ax in fig.axes[:2]]
+    assert legends[0] == legends[1] == ["raised", "rectangular", "semicircular"]
+
+
 def test_cards_count_what_is_on_disk(tiny_sets):
     card = cards.detection_card(tiny_sets["microparts"])
     assert card.loc["total", "images"] == 8 and card.loc["total", "images_paper"] == 1538

@@ -64,11 +64,13 @@ def class_grid(folder: Path, images: pd.DataFrame, class_names, per_class: int, 
 def object_distributions(objects: pd.DataFrame) -> plt.Figure:
     """Box size (share of the image side) and occluded fraction per class."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
-    sns.histplot(objects, x="box_side_share", hue="class", element="step", bins=20, ax=axes[0])
+    order = sorted(objects["class"].unique())  # one colour per class in both panels
+    sns.histplot(objects, x="box_side_share", hue="class", hue_order=order, element="step", bins=20, ax=axes[0])
     axes[0].set_xlabel("box size: sqrt(box area / image area)")
     occluded = objects[objects.occluded_fraction > 0]
     if len(occluded):
-        sns.histplot(occluded, x="occluded_fraction", hue="class", element="step", bins=np.linspace(0, 1, 21), ax=axes[1])
+        sns.histplot(occluded, x="occluded_fraction", hue="class", hue_order=order, element="step",
+                     bins=np.linspace(0, 1, 21), ax=axes[1])
     axes[1].set_xlabel("occluded fraction of the box (occluded features only)")
     axes[1].set_title(f"{(objects.occluded_fraction > 0).mean():.0%} of features partly occluded", fontsize=9)
     fig.tight_layout()
