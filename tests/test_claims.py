@@ -89,6 +89,15 @@ def test_a_confidence_counts_only_while_the_model_is_above_chance():
     assert rule.table == "n" and "above chance (0.25" in rule.text
 
 
+def test_a_notebook_reads_back_the_claims_of_the_tables_it_writes():
+    occlusion = claims.about("xu2024_table2_occlusion")
+    assert {c.id for c in occlusion} >= {"xu-occlusion-70-level", "xu-occlusion-70-gain", "xu-clean-baseline"}
+    assert all(c.rule.table == "xu2024_table2_occlusion" for c in occlusion) and claims.about("no such table") == ()
+    shown = claims.verdicts(tables_from({}), occlusion)
+    assert list(shown.index) == [c.id for c in occlusion] and set(shown.verdict) == {"untestable here"}
+    assert list(shown.columns) == ["claim", "paper_value", "value", "low", "high", "verdict", "reason"]
+
+
 def test_rises_with_depth():
     layers = ["layer1", "layer2", "layer3", "layer4"]
     assert rises_with_depth(pd.Series([0.1, 0.2, 0.3, 0.4], index=layers)).verdict == "reproduced"

@@ -181,6 +181,18 @@ def of_paper(paper: str) -> tuple[Claim, ...]:
     return tuple(c for c in CLAIMS if c.paper == paper)
 
 
+def about(*tables: str) -> tuple[Claim, ...]:
+    """The claims decided from any of ``tables`` (what a notebook that writes them can read back)."""
+    return tuple(c for c in CLAIMS if c.rule.table in tables)
+
+
+def verdicts(tables: Tables, claims: Sequence[Claim]) -> pd.DataFrame:
+    """``claims`` as a notebook shows them: the claim, the paper's value, the study's value and
+    interval, the verdict and its reason."""
+    table = ledger(tables, claims)
+    return table[["claim", "paper_value", "value", "low", "high", "verdict", "reason"]].round(3)
+
+
 def ledger(tables: Tables, claims: Sequence[Claim] = CLAIMS) -> pd.DataFrame:
     """One row per claim: where, the paper's value, the study's value and interval, verdict, reason,
     rule and source table."""

@@ -125,8 +125,11 @@ PAPER = Profile(
 QUICK = Profile(
     name="quick",
     purpose="the CPU reference run: reduced sizes and epochs, same model families",
-    data=DataSpec(detection_split=(176, 36, 28), detection_image=(320, 214), droplet_images=2462, surface_images=1286),
-    detector=DetectorSpec(scale="n", imgsz=256, epochs=16, batch=8, optimizer="AdamW", lr0=0.002, warmup_epochs=1.0, nbs=8),
+    # The paper's image counts (a test split large enough for intervals). The detectors learn from
+    # steps, not pixels: the features span a fifth of the image side, about 30 px at 160 px, and
+    # 1123 images at 160 px reach 0.95 validation mAP@0.5 by epoch 9 of 12 (README, measured).
+    data=DataSpec(detection_split=(1123, 230, 185), detection_image=(320, 214), droplet_images=2462, surface_images=1286),
+    detector=DetectorSpec(scale="n", imgsz=160, epochs=12, batch=16, optimizer="AdamW", lr0=0.002, warmup_epochs=1.0, nbs=16),
     # 128 px: layer4 is a 4x4 grid (16 tokens for the liu2023 heads; the paper's 225 px gives 8x8).
     # Droplets pass 0.99 validation accuracy by epoch 20; the smaller surface set needs 30 epochs.
     classifier=ClassifierSpec(imgsz=128, epochs=20, batch=32, head_epochs=30, seeds=3, surface_epochs=30),
