@@ -12,6 +12,7 @@ import yaml
 
 from lib.data import cards, occluded
 from lib.data.read import load_rgb
+from lib.data.synthetic.occlusion import covered_fraction
 from lib.detection import detectors, evaluation, models as detection_models, training as detector_training
 from lib.study import cache, papers, paths
 
@@ -163,6 +164,39 @@ def test_occluded_split_evaluates_through_ultralytics(detector, micro, isolated)
     folder = occluded.occluded_split(micro, 0.3)
     table, _ = evaluation.evaluate(artifact, folder, imgsz=config.imgsz)
     assert table.loc["all", "instances"] == len(pd.read_csv(folder / "objects.csv"))
+
+
+def test_the_occluder_mask_is_drawn_again_as_it_was_painted(micro, isolated):
+    folder = occluded.occluded_split(micro, 0.5, seed=3)
+    objects = pd.read_csv(folder / "objects.csv")
+    for stem, group in objects.groupby("image"):
+        boxes = group[["x1", "y1", "x2", "y2"]].to_numpy(float)
+        shape = load_rgb(folder / "images" / "test" / f"{stem}.png").shape[:2]
+        mask = occluded.occluder_mask(boxes, shape, 0.5, stem=stem, seed=3)
+        covered = [covered_fraction(mask, b) for b in boxes]
+        assert covered == pytest.approx(group.added_cover.tolist(), abs=1e-9)
+        assert occluded.occluder_mask(boxes, shape, 0.5, stem=stem, seed=4).tolist() != mask.tolist()
+
+
+def test_a_false_positive_on_the_occluder_is_one_that_matches_no_box():
+    occluder = np.zeros((100, 100), bool)
+    occluder[:, 60:] = True
+    truth = np.array([[10, 10, 40, 40]], float)
+    found = pd.DataFrame({"x1": [11, 62, 5, 62], "y1": [10, 10, 60, 12], "x2": [40, 95, 35, 96], "y2": [41, 40, 90, 38],
+                          "conf": 0.9, "class_id": 0})
+    found.loc[3, ["x1", "y1", "x2", "y2"]] = [10, 10, 40, 40]  # a hit, even with the occluder elsewhere
+    matched = evaluation.match_detections(found, truth, occluder)
+    assert matched.false_positive.tolist() == [False, True, True, False]
+    assert matched.on_occluder.tolist() == [False, True, False, False]
+    assert evaluation.match_detections(found, np.zeros((0, 4)), occluder).false_positive.all()
+    assert evaluation.match_detections(found.iloc[:0], truth, occluder).empty
+
+
+def test_occluder_false_positives_count_per_rate_and_model(detector, micro, isolated):
+    artifact, config = detector
+    table = evaluation.occluder_false_positives({"M": artifact}, micro, [0.0, 0.3, 0.7], imgsz=config.imgsz)
+    assert table.occlusion.tolist() == [0.3, 0.7] and set(table.model) == {"M"} and (table.images == 4).all()
+    assert ((table["on the occluder"] <= table["false positives"]) & (table["false positives"] <= table.detections)).all()
 
 
 # -- tables and verdicts -----------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import shutil
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pandas as pd
 import yaml
 from tqdm import tqdm
@@ -28,6 +29,19 @@ from .synthetic import occlusion
 
 # Bump to rebuild every occluded set on purpose (a change outside the keyed code that alters them).
 VERSION = 1
+
+
+def image_seed(seed: int, stem: str, kind: str, fraction: float) -> int:
+    """The seed of one image's occluder: the study seed, the image, the kind and the rate."""
+    return derive_seed(seed, stem, kind, fraction)
+
+
+def occluder_mask(boxes, shape: tuple[int, int], fraction: float, *, stem: str, kind: str = "gripper",
+                  seed: int = 0) -> np.ndarray:
+    """Boolean (H, W) mask of the occluder :func:`occluded_split` painted on image ``stem`` (its
+    ``boxes`` in pixels); the images are kept, the masks are drawn again from the same seed."""
+    masks = occlusion.occlusion_masks(boxes, fraction, shape, kind=kind, seed=image_seed(seed, stem, kind, fraction))
+    return np.logical_or.reduce(masks) if masks else np.zeros(shape, bool)
 
 
 def occluded_split(folder: str | Path, fraction: float, *, split: str = "test", kind: str = "gripper",
@@ -48,7 +62,7 @@ def occluded_split(folder: str | Path, fraction: float, *, split: str = "test", 
             group = objects[objects.image == stem]
             boxes = group[["x1", "y1", "x2", "y2"]].to_numpy(float)
             image, measured = occlusion.occlude(load_rgb(source), boxes, fraction, kind=kind,
-                                                seed=derive_seed(seed, stem, kind, fraction))
+                                                seed=image_seed(seed, stem, kind, fraction))
             if not target.exists():  # resuming a killed build
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with cache.atomic_path(target) as tmp:

@@ -16,7 +16,9 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from ..data.read import find_image, load_rgb
+from ..data import occluded
+from ..data.read import detection_objects, find_image, load_rgb
+from ..data.synthetic.occlusion import covered_fraction
 from ..study import benchmark, papers, reporting
 from . import detectors
 from .models import load_detector
@@ -74,6 +76,52 @@ def detect(artifact: str | Path, images: list[np.ndarray], *, imgsz: int, conf: 
         frame = pd.DataFrame(boxes.xyxy.numpy(), columns=["x1", "y1", "x2", "y2"])
         frames.append(frame.assign(conf=boxes.conf.numpy(), class_id=boxes.cls.numpy().astype(int)))
     return frames
+
+
+def match_detections(detections: pd.DataFrame, truth: np.ndarray, occluder: np.ndarray, *, iou: float = 0.5,
+                     cover: float = 0.5) -> pd.DataFrame:
+    """One image's ``detections`` (from :func:`detect`) with ``false_positive`` (IoU below ``iou``
+    with every labelled box in ``truth``, whatever its class) and ``on_occluder`` (a false positive
+    with at least ``cover`` of its box on the boolean ``occluder`` mask: the manipulator boxed as a
+    feature)."""
+    from torchvision.ops import box_iou
+
+    boxes = detections[["x1", "y1", "x2", "y2"]].to_numpy(float)
+    if len(boxes) and len(truth):
+        best = box_iou(torch.tensor(boxes), torch.tensor(truth, dtype=torch.float64)).max(1).values.numpy()
+    else:
+        best = np.zeros(len(boxes))
+    false_positive = best < iou
+    on = np.array([covered_fraction(occluder, b) >= cover for b in boxes], bool)
+    return detections.assign(false_positive=false_positive, on_occluder=false_positive & on)
+
+
+def occluder_false_positives(artifacts: dict[str, Path], folder: str | Path, rates, *, imgsz: int, kind: str = "gripper",
+                             seed: int = 0, split: str = "test", conf: float = 0.25, device: str = "cpu") -> pd.DataFrame:
+    """Per occlusion rate above 0 and model: the detections on the occluded ``split`` of the set in
+    ``folder`` (:func:`lib.data.occluded.occluded_sets`), the false positives among them, and those
+    that fall on the added occluder alone (its mask is drawn again from the set's seed). A jaw the
+    generator drew into a scene itself has no mask: its false positives count as false positives only."""
+    folder = Path(folder)
+    objects = detection_objects(folder)
+    objects = objects[objects.split == split]
+    rows = []
+    for rate, occluded_folder in occluded.occluded_sets(folder, [r for r in rates if r > 0], kind=kind, seed=seed).items():
+        stems = sorted(p.stem for p in (occluded_folder / "labels" / split).glob("*.txt"))
+        images = [load_rgb(find_image(occluded_folder / "images" / split, s)) for s in stems]
+        truth = {s: objects.loc[objects.image == s, ["x1", "y1", "x2", "y2"]].to_numpy(float) for s in stems}
+        masks = [occluded.occluder_mask(truth[s], image.shape[:2], rate, stem=s, kind=kind, seed=seed)
+                 for s, image in zip(stems, images)]
+        for name, artifact in artifacts.items():
+            found = detect(artifact, images, imgsz=imgsz, conf=conf, device=device)
+            matched = [match_detections(f, truth[s], m) for f, s, m in zip(found, stems, masks)]
+            every = pd.concat(matched, ignore_index=True)
+            rows.append({"occlusion": rate, "model": name, "images": len(stems), "detections": len(every),
+                         "false positives": int(every.false_positive.sum()),
+                         "on the occluder": int(every.on_occluder.sum()),
+                         "share of detections on the occluder": every.on_occluder.mean() if len(every) else np.nan,
+                         "images with one on the occluder": float(np.mean([m.on_occluder.any() for m in matched]))})
+    return pd.DataFrame(rows)
 
 
 def complexity(variant: str, scale: str, nc: int, imgsz: int) -> dict:
