@@ -163,8 +163,10 @@ def test_the_study_on_a_trained_detector(detector, micro):
 
     picks = heatmap_scores.examples(feats)
     labels = [str(i) for i in picks]
-    assert len(explain_plots.feature_heatmaps(images, regions, maps, picks, labels).axes) == 3 * len(picks)
-    assert len(explain_plots.highlight_vs_truth(images, regions, maps, picks, labels, 0.5).axes) == 2 * len(picks)
+    fig = explain_plots.feature_heatmaps(images, regions, maps, picks, labels)
+    assert len(fig.axes) == 3 * len(picks) + 1 and "scaled to [0, 1]" in fig.axes[-1].get_ylabel()  # the colour bar
+    fig = explain_plots.highlight_vs_truth(images, regions, maps, picks, labels, 0.5)
+    assert len(fig.axes) == 2 * len(picks) and [t.get_text() for t in fig.legends[0].get_texts()] == list(explain_plots.HIGHLIGHT_COLOURS)
     curve = heatmap_scores.iou_vs_threshold(maps, regions, feats)
     assert len(detection_plots.iou_threshold_curves(curve, 0.5, ["YOLOv5"]).axes) == feats["class"].nunique()
     assert len(study_plots.interval_plot(heatmap_scores.bootstrap_means(scores, n_boot=50), "IoU").axes) == 1

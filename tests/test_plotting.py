@@ -78,6 +78,7 @@ def test_detector_figures():
         "map50": epochs / 4, "map50_95": epochs / 8})
     fig = detection_plots.detector_curves({"YOLOv5": history, "YOLOv5-CBAM": history})
     assert len(fig.axes) == 4 and all(len(ax.lines) == 2 for ax in fig.axes)
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["YOLOv5", "YOLOv5-CBAM"] and "paper's scale" in fig.axes[0].get_ylabel()
 
     fig = detection_plots.metrics_vs_occlusion(papers.XU2024_TABLE2.assign(model=lambda t: t.model + " x"), papers.XU2024_TABLE2)
     assert all(len(ax.lines) == 2 for ax in fig.axes)  # models absent from the paper's table get no dashed line

@@ -120,7 +120,7 @@ def test_heads_train_on_the_frozen_backbone_and_the_study_runs(trained, toy, tmp
     assert len(by_method) == 2 and by_method[0].shape == (64, 64)
     assert np.allclose(by_method[0], robustness.maps(models["ResNet50"], images[:1], labels[:1], "gradcam")[0])
     assert len(grid_maps) == 4 and all(len(r) == 2 and r[0].shape == (64, 64) for r in grid_maps)
-    assert len(explain_plots.overlay_grid(grid_images, grid_maps, list(models), ["a", "b"]).axes) == 8
+    assert len(explain_plots.overlay_grid(grid_images, grid_maps, list(models), ["a", "b"]).axes) == 8 + 1  # and a colour bar
     across = across_seeds(by_seed({0: sweep, 1: sweep}).pipe(robustness.sweep_summary).reset_index(), ["model", "variance"],
                           ["p_pred", "accuracy"])
     fig = classification_plots.curves_with_bands(across, "p_pred", "p", papers.LIU2023_FIG3, extra="accuracy", chance=0.5)

@@ -22,9 +22,11 @@ def detector_curves(histories: dict[str, pd.DataFrame]) -> plt.Figure:
             ax.plot(h.epoch, value(h), "-", marker="o", ms=2.5, lw=1.2, color=CLASS_COLOURS[i], label=name)
         ax.set_xlabel("epoch")
         ax.set_title(label, fontsize=9)
-    axes[0].set_ylabel("box + cls + dfl loss")
-    axes[-1].legend(fontsize=7)
+    # ultralytics' YOLOv5u head is anchor-free: its loss terms are not those of the paper's YOLOv5
+    axes[0].set_ylabel("box + cls + dfl loss\n(YOLOv5u: not the paper's scale)", fontsize=8)
     fig.tight_layout()
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=len(labels), fontsize=7, frameon=False)
     return fig
 
 

@@ -12,6 +12,19 @@ from ..study.plots import CLASS_COLOURS, panel_grid
 from .heatmaps import highlight, pixel_iou
 
 
+CAM_COLOURMAP = "jet"  # what pytorch-grad-cam's show_cam_on_image lays over the image (cv2.COLORMAP_JET)
+HIGHLIGHT_COLOURS = {"ground truth only": (60, 110, 255), "highlight only": (230, 50, 40), "both": (255, 220, 0)}
+
+
+def cam_colourbar(fig: plt.Figure, label: str = "map value (each map scaled to [0, 1])") -> plt.Figure:
+    """One colour bar beside a whole grid of maps laid over images by :func:`overlay`."""
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
+    fig.colorbar(ScalarMappable(Normalize(0, 1), cmap=CAM_COLOURMAP), ax=fig.axes, shrink=0.7, pad=0.01, label=label)
+    return fig
+
+
 def overlay(image: np.ndarray, heatmap: np.ndarray) -> np.ndarray:
     """A heatmap in [0, 1] laid over an RGB uint8 image (resized to the map), as the papers show them."""
     from pytorch_grad_cam.utils.image import show_cam_on_image
@@ -34,7 +47,7 @@ def overlay_grid(images: list[list[np.ndarray]], maps: list[list[np.ndarray]], r
     """Maps laid over their images (as the papers show them), one labelled row per model or input."""
     rows = [[overlay((np.clip(img, 0, 1) * 255).astype(np.uint8) if img.dtype != np.uint8 else img, m) for img, m in zip(ri, rm)]
             for ri, rm in zip(images, maps)]
-    return panel_grid(rows, row_labels, col_titles, size=size)
+    return cam_colourbar(panel_grid(rows, row_labels, col_titles, size=size))
 
 
 def feature_heatmaps(images: list[np.ndarray], regions: list[np.ndarray], maps: dict[str, list[np.ndarray]], picks: list[int],
@@ -44,7 +57,7 @@ def feature_heatmaps(images: list[np.ndarray], regions: list[np.ndarray], maps: 
     rows = [[outline(images[i], regions[i], (255, 255, 255))]
             + [outline(overlay(images[i], model_maps[i]), regions[i], (255, 255, 255)) for model_maps in maps.values()]
             for i in picks]
-    return panel_grid(rows, row_labels, ["image, ground truth"] + list(maps), size=2.3)
+    return cam_colourbar(panel_grid(rows, row_labels, ["image, ground truth"] + list(maps), size=2.3))
 
 
 def highlight_vs_truth(images: list[np.ndarray], regions: list[np.ndarray], maps: dict[str, list[np.ndarray]], picks: list[int],
@@ -58,15 +71,19 @@ def highlight_vs_truth(images: list[np.ndarray], regions: list[np.ndarray], maps
         for c, name in enumerate(names):
             lit, truth = highlight(maps[name][i], threshold=threshold), regions[i]
             panel = grey.copy()
-            panel[truth & ~lit] = (60, 110, 255)
-            panel[lit & ~truth] = (230, 50, 40)
-            panel[lit & truth] = (255, 220, 0)
+            panel[truth & ~lit] = HIGHLIGHT_COLOURS["ground truth only"]
+            panel[lit & ~truth] = HIGHLIGHT_COLOURS["highlight only"]
+            panel[lit & truth] = HIGHLIGHT_COLOURS["both"]
             ax = axes[r, c]
             ax.imshow(panel)
             ax.set_xticks([]), ax.set_yticks([])
             ax.set_title(f"{name}: IoU {pixel_iou(lit, truth):.1%}" if r == 0 else f"IoU {pixel_iou(lit, truth):.1%}", fontsize=7)
         axes[r, 0].set_ylabel(row_labels[r], fontsize=8)
     fig.tight_layout()
+    from matplotlib.patches import Patch
+
+    fig.legend(handles=[Patch(color=np.array(c) / 255, label=k) for k, c in HIGHLIGHT_COLOURS.items()],
+               loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=len(HIGHLIGHT_COLOURS), fontsize=7, frameon=False)
     return fig
 
 
