@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import cv2
 import matplotlib.pyplot as plt
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
+from matplotlib.patches import Patch
 import numpy as np
 import pandas as pd
 import seaborn as sns
@@ -18,9 +21,6 @@ HIGHLIGHT_COLOURS = {"ground truth only": (60, 110, 255), "highlight only": (230
 
 def cam_colourbar(fig: plt.Figure, label: str = "map value (each map scaled to [0, 1])") -> plt.Figure:
     """One colour bar beside a whole grid of maps laid over images by :func:`overlay`."""
-    from matplotlib.cm import ScalarMappable
-    from matplotlib.colors import Normalize
-
     fig.colorbar(ScalarMappable(Normalize(0, 1), cmap=CAM_COLOURMAP), ax=fig.axes, shrink=0.7, pad=0.01, label=label)
     return fig
 
@@ -80,8 +80,6 @@ def highlight_vs_truth(images: list[np.ndarray], regions: list[np.ndarray], maps
             ax.set_title(f"{name}: IoU {pixel_iou(lit, truth):.1%}" if r == 0 else f"IoU {pixel_iou(lit, truth):.1%}", fontsize=7)
         axes[r, 0].set_ylabel(row_labels[r], fontsize=8)
     fig.tight_layout()
-    from matplotlib.patches import Patch
-
     fig.legend(handles=[Patch(color=np.array(c) / 255, label=k) for k, c in HIGHLIGHT_COLOURS.items()],
                loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=len(HIGHLIGHT_COLOURS), fontsize=7, frameon=False)
     return fig
