@@ -172,10 +172,10 @@ def test_the_occluder_mask_is_drawn_again_as_it_was_painted(micro, isolated):
     for stem, group in objects.groupby("image"):
         boxes = group[["x1", "y1", "x2", "y2"]].to_numpy(float)
         shape = load_rgb(folder / "images" / "test" / f"{stem}.png").shape[:2]
-        mask = occluded.occluder_mask(boxes, shape, 0.5, stem=stem, seed=3)
+        mask = occluded.painted_mask(boxes, shape, 0.5, stem=stem, seed=3)
         covered = [covered_fraction(mask, b) for b in boxes]
         assert covered == pytest.approx(group.added_cover.tolist(), abs=1e-9)
-        assert occluded.occluder_mask(boxes, shape, 0.5, stem=stem, seed=4).tolist() != mask.tolist()
+        assert occluded.painted_mask(boxes, shape, 0.5, stem=stem, seed=4).tolist() != mask.tolist()
 
 
 def test_a_false_positive_on_the_occluder_is_one_that_matches_no_box():

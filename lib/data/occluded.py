@@ -36,7 +36,7 @@ def image_seed(seed: int, stem: str, kind: str, fraction: float) -> int:
     return derive_seed(seed, stem, kind, fraction)
 
 
-def occluder_mask(boxes, shape: tuple[int, int], fraction: float, *, stem: str, kind: str = "gripper",
+def painted_mask(boxes, shape: tuple[int, int], fraction: float, *, stem: str, kind: str = "gripper",
                   seed: int = 0) -> np.ndarray:
     """Boolean (H, W) mask of the occluder :func:`occluded_split` painted on image ``stem`` (its
     ``boxes`` in pixels); the images are kept, the masks are drawn again from the same seed."""

@@ -110,7 +110,7 @@ def occluder_false_positives(artifacts: dict[str, Path], folder: str | Path, rat
         stems = sorted(p.stem for p in (occluded_folder / "labels" / split).glob("*.txt"))
         images = [load_rgb(find_image(occluded_folder / "images" / split, s)) for s in stems]
         truth = {s: objects.loc[objects.image == s, ["x1", "y1", "x2", "y2"]].to_numpy(float) for s in stems}
-        masks = [occluded.occluder_mask(truth[s], image.shape[:2], rate, stem=s, kind=kind, seed=seed)
+        masks = [occluded.painted_mask(truth[s], image.shape[:2], rate, stem=s, kind=kind, seed=seed)
                  for s, image in zip(stems, images)]
         for name, artifact in artifacts.items():
             found = detect(artifact, images, imgsz=imgsz, conf=conf, device=device)
