@@ -1,3 +1,5 @@
+import pandas as pd
+
 from lib.classification import plots as classification_plots
 from lib.data import cards, plots as data_plots, read
 from lib.detection import plots as detection_plots
@@ -16,7 +18,6 @@ def test_grids_and_distributions_draw_one_panel_per_image(tiny_sets):
 
 
 def test_both_distribution_panels_give_a_class_the_same_colour():
-    import pandas as pd
     objects = pd.DataFrame({"class": ["semicircular", "raised", "rectangular", "raised"],
                             "box_side_share": [0.2, 0.25, 0.3, 0.22], "occluded_fraction": [0.0, 0.4, 0.3, 0.0]})
     fig = data_plots.object_distributions(objects)
