@@ -221,14 +221,28 @@ def test_variant_selection_ranks_and_measures_gaps_in_points():
     assert sel.loc["YOLOv5-CBAM", "vs_other_attention_points"] == pytest.approx(15.0)  # 0.60 - mean(0.40, 0.50)
     assert np.isnan(sel.loc["YOLOv5", "vs_other_attention_points"])
     assert sel.paper_choice.sum() == 1 and sel.loc["YOLOv5-CBAM", "paper_choice"]
+
+
+def _seeded(**seeds):
+    """A comparison with a ``seed`` column: ``s0={"YOLOv5": 0.5, ...}, s1={...}``."""
+    return pd.concat([_comparison(**v).reset_index().assign(seed=int(k[1:])) for k, v in seeds.items()], ignore_index=True)
+
+
+def test_selection_by_seed_ranks_each_seed_among_the_first_seeds_other_variants():
+    comparison = _seeded(s0={"YOLOv5": 0.50, "YOLOv5-SE": 0.40, "YOLOv5-CBAM": 0.60},
+                         s1={"YOLOv5": 0.50, "YOLOv5-CBAM": 0.30})
+    sel = evaluation.selection_by_seed(comparison)
+    assert sel[sel.seed == 0].model.tolist() == ["YOLOv5-CBAM", "YOLOv5", "YOLOv5-SE"]
+    second = sel[sel.seed == 1].set_index("model")
+    assert second.index.tolist() == ["YOLOv5", "YOLOv5-CBAM"]  # SE trained with seed 0 only: no row of its own
+    assert second.loc["YOLOv5-CBAM", "rank"] == 3  # below seed 0's SE at 0.40
+    assert second.loc["YOLOv5-CBAM", "vs_other_attention_points"] == pytest.approx(-10.0)
     text = evaluation.selection_verdict(sel)
-    assert "By mAP50-95, the data select YOLOv5-CBAM" in text and "ranks 1 of 4" in text and "does not reproduce" not in text
-    sel = evaluation.variant_selection(_comparison(**{"YOLOv5": 0.7, "YOLOv5-CBAM": 0.6}))
-    assert "ranks 2 of 2: -10.0 points" in evaluation.selection_verdict(sel)
-    assert "does not reproduce" in evaluation.selection_verdict(sel)
-    sel = evaluation.variant_selection(_comparison(**{"YOLOv5": 0.7, "YOLOv5-SE": 0.6}))
-    assert "was not trained" in evaluation.selection_verdict(sel)
-    assert evaluation.selection_verdict(sel, label="test mAP").startswith("By test mAP, the data select YOLOv5 (0.700)")
+    assert "the data select YOLOv5-CBAM (0.600) with the first training seed" in text
+    assert "ranks 1, 3 of 3 with training seed(s) 0, 1" in text and "on average -5.0 points against the baseline" in text
+    assert "It ranks first with 1 of 2 seed(s)" in text
+    assert "was not trained" in evaluation.selection_verdict(evaluation.selection_by_seed(_seeded(s0={"YOLOv5": 0.7, "YOLOv5-SE": 0.6})))
+    assert evaluation.selection_verdict(sel, label="test mAP").startswith("By test mAP, the data select")
 
 
 def test_beside_paper_keeps_the_papers_rows_with_its_values_beside_ours():
@@ -241,6 +255,9 @@ def test_beside_paper_keeps_the_papers_rows_with_its_values_beside_ours():
     assert list(table.columns[:2]) == ["precision", "precision_xu2024"]
     assert table.loc[(0.3, "YOLOv5"), "map50_95"] == 0.13
     assert table.loc[(0.3, "YOLOv5"), "map50_95_xu2024"] == 0.737
+    seeded = evaluation.metrics_beside_paper(pd.concat([ours.assign(seed=0), ours.assign(seed=1)]), papers.XU2024_TABLE2,
+                                             keys=["occlusion", "model"])
+    assert seeded.index.names == ["seed", "occlusion", "model"] and len(seeded) == 4
 
 
 def test_occlusion_verdict_reports_gaps_beside_the_papers():
@@ -250,6 +267,8 @@ def test_occlusion_verdict_reports_gaps_beside_the_papers():
     text = evaluation.occlusion_verdict(ours, papers.XU2024_TABLE2)
     assert "70%: -10.0 (xu2024 +4.6)" in text
     assert "YOLOv5: mAP50 0.995 at 0 % and 0.933 at 70% (-6.2 points)" in text
+    two = pd.concat([ours.assign(seed=0), papers.XU2024_TABLE2.assign(seed=1)])  # seed means: CBAM 0.906 at 70 %
+    assert "70%: -2.7 (xu2024 +4.6)" in evaluation.occlusion_verdict(two, papers.XU2024_TABLE2)
 
 
 def test_most_labelled_picks_the_busiest_images():

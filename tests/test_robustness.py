@@ -140,3 +140,9 @@ def test_regularised_heads_stay_random_at_inference_only_when_asked(trained, toy
     random, _, _ = dropkey.load_head_model(artifact, keep_at_inference=True)
     torch.manual_seed(0)
     assert not np.array_equal(robustness.probabilities(random, images), robustness.probabilities(random, images))
+
+
+def test_by_seed_keeps_named_indexes_and_drops_row_counts():
+    t = pd.DataFrame({"x": [1.0, 2.0]})
+    assert list(by_seed({0: t, 1: t}).columns) == ["seed", "x"] and by_seed({0: t, 1: t}).seed.tolist() == [0, 0, 1, 1]
+    assert list(by_seed({3: t.rename_axis("k")}).columns) == ["seed", "k", "x"]

@@ -8,17 +8,29 @@ from pathlib import Path
 import pandas as pd
 
 from ..data import datasets
+from ..study import papers
 from ..study.reporting import Study
 from . import detectors
 from .training import DetectorConfig, train_detector
 
 
-def study_detectors(study: Study, variants) -> tuple[Path, dict[str, Path]]:
-    """The study's detection set and each of ``variants`` trained on it at the study's profile,
-    by display name (``YOLOv5``, ``YOLOv5-CBAM`` ...)."""
+COMPARED = (papers.XU2024_BASELINE, papers.XU2024_SELECTED)  # the detectors xu2024 compares, trained with every seed
+
+
+def study_detectors(study: Study, variants) -> tuple[Path, dict[int, dict[str, Path]]]:
+    """The study's detection set and the detectors trained on it at the study's profile, by
+    training seed and display name (``YOLOv5``, ``YOLOv5-CBAM`` ...): each of ``variants`` with
+    the study's seed, and those of them in :data:`COMPARED` with each further seed of
+    ``detector.seeds``. The first seed's entry holds every variant."""
     folder = datasets.prepare(study.profile.data, study.seed, study.data_root, names=["microparts"])["microparts"]
-    return folder, {detectors.display_name(v): train_detector(folder, DetectorConfig.from_profile(study.profile, v, study.seed), study.device)
-                    for v in variants}
+    runs = {}
+    for seed in study.detector_seeds:
+        names = {detectors.display_name(v): v for v in variants}
+        if seed != study.seed:
+            names = {n: v for n, v in names.items() if n in COMPARED}
+        runs[seed] = {n: train_detector(folder, DetectorConfig.from_profile(study.profile, v, seed), study.device)
+                      for n, v in names.items()}
+    return folder, runs
 
 
 def detector_history(artifact: Path) -> pd.DataFrame:

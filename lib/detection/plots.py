@@ -7,6 +7,7 @@ import pandas as pd
 
 from ..study.plots import CLASS_COLOURS, box
 from ..study import reporting
+from ..study.seeds import SEED
 from .evaluation import METRICS
 
 
@@ -31,14 +32,18 @@ def detector_curves(histories: dict[str, pd.DataFrame]) -> plt.Figure:
 
 
 def metrics_vs_occlusion(results: pd.DataFrame, paper: pd.DataFrame | None = None) -> plt.Figure:
-    """Each detection metric against the occlusion rate, one line per model; the paper's values
-    (same columns) dashed, where given."""
+    """Each detection metric against the occlusion rate, one line per model: the mean over
+    training seeds with a band from the lowest to the highest seed where ``results`` has a
+    ``seed`` column. The paper's values (same columns) dashed, where given."""
     fig, axes = plt.subplots(1, len(METRICS), figsize=(15, 3.3), sharey=True)
     models = list(dict.fromkeys(results.model))
     for ax, metric in zip(axes, METRICS):
         for i, model in enumerate(models):
-            r = results[results.model == model]
-            ax.plot(100 * r.occlusion, r[metric], "o-", ms=3.5, color=CLASS_COLOURS[i], label=f"{model} (ours)")
+            r = results[results.model == model].groupby("occlusion")[metric].agg(["mean", "min", "max", "size"])
+            seeds = f", {results.loc[results.model == model, SEED].nunique()} seeds" if SEED in results else ""
+            ax.plot(100 * r.index, r["mean"], "o-", ms=3.5, color=CLASS_COLOURS[i], label=f"{model} (ours{seeds})")
+            if (r["size"] > 1).any():
+                ax.fill_between(100 * r.index, r["min"], r["max"], color=CLASS_COLOURS[i], alpha=0.2, lw=0)
             if paper is not None and model in set(paper.model):
                 p = paper[paper.model == model]
                 ax.plot(100 * p.occlusion, p[metric], "s--", ms=3.5, color=CLASS_COLOURS[i], alpha=0.6,
@@ -46,8 +51,11 @@ def metrics_vs_occlusion(results: pd.DataFrame, paper: pd.DataFrame | None = Non
         ax.set_xlabel("occlusion of each box (%)")
         ax.set_title(reporting.label(metric), fontsize=9)
         ax.set_ylim(-0.02, 1.02)
-    axes[-1].legend(fontsize=7)
     fig.tight_layout()
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(len(labels), 4), fontsize=7, frameon=False)
+    if SEED in results:
+        fig.text(0.5, -0.02 - 0.04 * -(-len(labels) // 4), "bands: lowest to highest training seed", ha="center", fontsize=7)
     return fig
 
 

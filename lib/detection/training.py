@@ -60,7 +60,9 @@ class DetectorConfig:
 
     @classmethod
     def from_profile(cls, profile: Profile, variant: str, seed: int) -> "DetectorConfig":
-        return cls(variant, **dataclasses.asdict(profile.detector), seed=seed)
+        spec = dataclasses.asdict(profile.detector)
+        del spec["seeds"]  # how many detectors to train, not how to train one
+        return cls(variant, **spec, seed=seed)
 
 
 def ultralytics_device(device: str) -> str:

@@ -109,9 +109,15 @@ class Study:
 
     @property
     def seeds(self) -> list[int]:
-        """The training seeds of models that enter a comparison between trained models: the
-        study's seed and the next ``classifier.seeds - 1``."""
+        """The training seeds of the classifiers that enter a comparison between trained models:
+        the study's seed and the next ``classifier.seeds - 1``."""
         return [self.seed + i for i in range(self.profile.classifier.seeds)]
+
+    @property
+    def detector_seeds(self) -> list[int]:
+        """The training seeds of the detectors xu2024 compares: the study's seed and the next
+        ``detector.seeds - 1``."""
+        return [self.seed + i for i in range(self.profile.detector.seeds)]
 
     # -- provenance -------------------------------------------------------------------------
     @property

@@ -30,8 +30,9 @@ def t_interval(values: Sequence[float], level: float = CONFIDENCE) -> tuple[floa
 
 def by_seed(frames: Mapping[int, pd.DataFrame]) -> pd.DataFrame:
     """One table from the same table computed per seed: ``seed`` becomes the first column (a
-    frame's index is kept as columns)."""
-    parts = [f.reset_index().assign(**{SEED: s}) for s, f in frames.items()]
+    frame's index is kept as columns, unless it is an unnamed row count)."""
+    parts = [f.reset_index(drop=f.index.name is None and isinstance(f.index, pd.RangeIndex)).assign(**{SEED: s})
+             for s, f in frames.items()]
     out = pd.concat(parts, ignore_index=True)
     out.attrs = next(iter(frames.values())).attrs
     return out[[SEED, *(c for c in out.columns if c != SEED)]]
@@ -56,11 +57,11 @@ def across_seeds(per_seed: pd.DataFrame, keys: Sequence[str], values: Sequence[s
 
 def readable(summary: pd.DataFrame, values: Sequence[str], decimals: int = 3) -> pd.DataFrame:
     """:func:`across_seeds`' table for a reader: each of ``values`` as "mean (low to high)", the
-    95 % t-interval across seeds (the mean alone where there is one seed)."""
+    95 % t-interval across seeds (the mean alone where there is one seed, nothing where it is missing)."""
     out = summary.drop(columns=[c for v in values for c in (f"{v}_low", f"{v}_high")])
     for v in values:
         m, lo, hi = summary[v], summary[f"{v}_low"], summary[f"{v}_high"]
-        out[v] = [f"{a:.{decimals}f}" + ("" if np.isnan(b) else f" ({b:.{decimals}f} to {c:.{decimals}f})")
+        out[v] = ["" if np.isnan(a) else f"{a:.{decimals}f}" + ("" if np.isnan(b) else f" ({b:.{decimals}f} to {c:.{decimals}f})")
                   for a, b, c in zip(m, lo, hi)]
     out.attrs = summary.attrs
     return out

@@ -10,6 +10,13 @@ to three features:
 Each feature's full (amodal) pixel mask is kept; its label box is the tight bound of that mask.
 About 30 % of scenes also show a gripper jaw covering part of one feature (see
 :mod:`.occlusion`); every feature's covered fraction is measured on the jaw's mask.
+
+The occlusion in the training images is the generator setting ``GRIPPER_SHARE`` and
+``GRIPPER_COVER``. xu2024 §3.2 says that about 30 % of its images show features partly occluded
+by the manipulator, to varying degrees, and gives no distribution of the covered fraction. The
+default draws it uniformly from 10 % to 80 %: "varying degrees" without a preferred one, over a
+range that holds every rate the occlusion study tests (up to 70 %), so that no test rate lies
+outside what training showed.
 """
 from __future__ import annotations
 
@@ -19,10 +26,11 @@ import cv2
 import numpy as np
 
 from . import optics
-from .occlusion import covered_fraction, occlusion_masks, render_occluder
+from .occlusion import covered_fraction, jaw_mask, render_occluder
 
 CLASSES = ("semicircular", "raised", "rectangular")
-GRIPPER_SHARE = 0.30
+GRIPPER_SHARE = 0.30  # share of scenes with the gripper over part of a feature (xu2024 §3.2)
+GRIPPER_COVER = (0.1, 0.8)  # the covered fraction of that feature's box, drawn uniformly
 
 
 @dataclass
@@ -121,8 +129,8 @@ def render(seed: int, width: int, height: int) -> tuple[np.ndarray, list[Feature
 
     # The gripper, before the optics: it is part of the scene.
     if feats and rng.random() < GRIPPER_SHARE:
-        target = int(rng.integers(len(feats)))
-        jaw = occlusion_masks([feats[target].box], rng.uniform(0.1, 0.6), (h, w), seed=int(rng.integers(2**31)))[0]
+        target = feats[int(rng.integers(len(feats)))]
+        jaw = jaw_mask(target.box, rng.uniform(*GRIPPER_COVER), (h, w), rng, [f.box for f in feats if f is not target])
         img = render_occluder(img, jaw, "gripper", rng)
         for f in feats:
             f.occluded = covered_fraction(jaw, f.box)

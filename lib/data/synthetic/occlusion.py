@@ -1,8 +1,9 @@
 """Occluding a given fraction of each ground-truth box (xu2024 Fig. 11a).
 
-The paper does not say what its occluder looked like. The default here is gripper-like: a dark
-metal jaw with a rounded tip entering the box from its freest side at a slight tilt; a flat black
-patch and a texture patch (a strip of another machined surface) are the alternatives.
+The paper does not say what its occluder looked like; its Fig. 11a shows the gripper. The default
+here is gripper-like: a dark metal jaw with a rounded tip that enters the box from its freest side
+at a slight tilt and runs back to the frame edge, as a manipulator's arm does; a flat black patch
+and a texture patch (a strip of another machined surface) are the alternatives.
 
 Exactness: every pixel p of the box gets a depth score s(p) (how far the jaw must advance to
 cover it). Covering exactly ``round(fraction * box_area)`` pixels means taking that many pixels
@@ -41,8 +42,11 @@ def covered_fraction(mask: np.ndarray, box) -> float:
     return float(region.mean()) if region.size else 0.0
 
 
-def _entry_side(box, others: list, shape: tuple[int, int]) -> int:
-    """Side (0 left, 1 top, 2 right, 3 bottom) the jaw comes from: the one facing away from other boxes."""
+def _entry_side(box, others: list, shape: tuple[int, int], rng: np.random.Generator) -> int:
+    """Side (0 left, 1 top, 2 right, 3 bottom) the jaw comes from: the one facing away from other
+    boxes, any side when there are none."""
+    if not others:
+        return int(rng.integers(4))
     x1, y1, x2, y2 = box
     cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
     outward = np.array([[-1, 0], [0, -1], [1, 0], [0, 1]], float)
@@ -59,7 +63,8 @@ def occluder_mask(box, fraction: float, shape: tuple[int, int], *, side: int, ti
 
     ``side``: where the occluder enters; ``tilt_deg``: its tilt; ``tip``: depth of the rounded
     tip as a share of the box size along the entry direction (0 = straight edge); ``spill``:
-    whether it extends outside the box (a jaw does, a patch does not).
+    whether it extends outside the box. A jaw does, back to the frame edge, as the arm of a
+    manipulator that reaches into the field of view; a patch does not.
     """
     h, w = shape
     rows, cols = box_pixels(box, shape)
@@ -87,10 +92,17 @@ def occluder_mask(box, fraction: float, shape: tuple[int, int], *, side: int, ti
     chosen = np.zeros(area, bool)
     chosen[order[:k]] = True
     threshold = inside[order[k - 1]]
-    if spill:  # outside the box, the same level set, limited to a jaw of finite width and reach
-        out = (score <= threshold) & (np.abs(lateral) <= half) & (along >= -(depth / 2 + 0.6 * depth))
+    if spill:  # outside the box, the same level set: a jaw of finite width that runs back to the frame edge
+        out = (score <= threshold) & (np.abs(lateral) <= half)
     out[rows, cols] = chosen.reshape(bh, bw)
     return out
+
+
+def jaw_mask(box, fraction: float, shape: tuple[int, int], rng: np.random.Generator, others=()) -> np.ndarray:
+    """Boolean (H, W) gripper jaw over exactly ``fraction`` of ``box``, entering from the side that
+    faces away from the ``others`` boxes, at a random tilt and tip (see :func:`occluder_mask`)."""
+    side = _entry_side(box, list(others), shape, rng)
+    return occluder_mask(box, fraction, shape, side=side, tilt_deg=rng.uniform(-20, 20), tip=rng.uniform(0.15, 0.35), spill=True)
 
 
 def render_occluder(img: np.ndarray, mask: np.ndarray, kind: str, rng: np.random.Generator) -> np.ndarray:
@@ -127,10 +139,11 @@ def occlusion_masks(boxes, fraction: float, shape: tuple[int, int], *, kind: str
         regions.append(region)
     masks = []
     for i, box in enumerate(boxes):
-        side = _entry_side(box, boxes[:i] + boxes[i + 1:], shape)
-        jaw = kind == "gripper"
-        mask = occluder_mask(box, fraction, shape, side=side, tilt_deg=rng.uniform(-20, 20) if jaw else 0.0,
-                             tip=rng.uniform(0.15, 0.35) if jaw else 0.0, spill=jaw)
+        others = boxes[:i] + boxes[i + 1:]
+        if kind == "gripper":
+            mask = jaw_mask(box, fraction, shape, rng, others)
+        else:
+            mask = occluder_mask(box, fraction, shape, side=_entry_side(box, others, shape, rng), tilt_deg=0.0, tip=0.0, spill=False)
         # A jaw stops at other boxes, so that each box's covered share is its own request.
         for j, other in enumerate(regions):
             if j != i:
