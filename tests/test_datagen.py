@@ -143,6 +143,27 @@ def test_neighbouring_boxes_keep_their_own_share(kind):
     assert np.all(np.abs(measured - 0.7) <= 0.01), measured
 
 
+def test_a_jaw_runs_back_to_the_frame_edge_from_any_side():
+    """A manipulator's arm reaches into the view: the jaw touches the image border, and a lone box
+    is entered from each of the four sides for some seed."""
+    touched = set()
+    for seed in range(24):
+        rng = np.random.default_rng(seed)
+        jaw = occlusion.jaw_mask((60, 40, 100, 70), 0.4, (120, 160), rng)
+        assert jaw[40:70, 60:100].sum() == round(0.4 * 40 * 30)
+        edges = {"left": jaw[:, 0].any(), "top": jaw[0].any(), "right": jaw[:, -1].any(), "bottom": jaw[-1].any()}
+        assert any(edges.values())
+        touched |= {k for k, v in edges.items() if v}
+    assert touched == {"left", "top", "right", "bottom"}
+
+
+def test_training_cover_follows_the_generator_setting():
+    low, high = microparts.GRIPPER_COVER
+    covered = [f.occluded for s in range(200) for f in microparts.render(s, 160, 107)[1] if f.occluded > 0]
+    # the covered feature takes a share in [low, high]; a neighbour the arm crosses may take less or more
+    assert np.mean([low - 0.01 <= c <= high + 0.01 for c in covered]) > 0.7 and max(covered) > 0.6
+
+
 def test_patches_stay_inside_their_box():
     masks = occlusion.occlusion_masks([(20, 20, 60, 50)], 0.5, (80, 80), kind="black")
     outside = masks[0].copy()

@@ -36,6 +36,7 @@ def test_tables_are_rounded_stamped_and_reproducible(isolated):
 def test_a_per_seed_table_shows_the_reader_its_summary_across_seeds(isolated):
     study = Study.start("smoke")
     assert study.seeds == [study.seed + i for i in range(study.profile.classifier.seeds)]
+    assert study.detector_seeds == [study.seed + i for i in range(study.profile.detector.seeds)] and len(study.detector_seeds) > 1
     per_seed = pd.DataFrame({"seed": [0, 1, 2], "model": "m", "p_true": [0.5, 0.6, 0.7]})
     summary = seeds.across_seeds(per_seed, ["model"], ["p_true"])
     study.save_table(per_seed, "s", decimals=3, index=False, markdown=seeds.readable(summary, ["p_true"]))
