@@ -1,3 +1,4 @@
+import numpy as np
 import pandas as pd
 
 from lib.classification import plots as classification_plots
@@ -33,7 +34,6 @@ def test_cards_count_what_is_on_disk(tiny_sets):
 
 
 def test_classifier_figures():
-    import numpy as np
     import pandas as pd
 
     history = pd.DataFrame({"epoch": [1, 2, 3], "train_loss": [1.2, 0.9, 0.7], "val_loss": [1.1, 1.0, 1.05],
@@ -60,7 +60,6 @@ def test_classifier_figures():
 
 
 def test_pick_examples_prefers_correct_predictions():
-    import numpy as np
 
     labels = np.array([0, 0, 1, 1, 2])
     preds = np.array([1, 0, 1, 0, 0])
@@ -69,7 +68,6 @@ def test_pick_examples_prefers_correct_predictions():
 
 
 def test_detector_figures():
-    import numpy as np
     import pandas as pd
 
 
@@ -114,3 +112,9 @@ def test_region_and_layer_figures():
     layers = pd.DataFrame({"iou": [0.1, 0.3], "energy_share": [0.2, 0.4], "pointing_hit": [0.5, 1.0], "region_area": [0.05, 0.05]},
                           index=pd.Index(["layer1", "layer2"], name="layer"))
     assert len(explain_plots.localisation_by_layer(layers).axes[0].lines) == 4
+
+
+def test_example_labels_break_before_the_prediction_so_they_fit_a_panel():
+    maps = {"labels": np.array([1]), "preds": np.array([1])}
+    label = classification_plots.example_label(maps, ["clean", "contaminated"], 0)
+    assert label == "contaminated\n(predicted contaminated)" and max(map(len, label.splitlines())) <= 24

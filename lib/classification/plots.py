@@ -98,8 +98,10 @@ def score_curves(summary: pd.DataFrame, scores: dict[str, str]) -> plt.Figure:
     return fig
 
 
-def _example_label(maps, classes, i: int) -> str:
-    return f"{classes[maps['labels'][i]]} (predicted {classes[maps['preds'][i]]})"
+def example_label(maps, classes, i: int) -> str:
+    """Row label of example ``i``: its class over the predicted one, on two lines so that the
+    longest ("contaminated / predicted contaminated") fits beside a panel."""
+    return f"{classes[maps['labels'][i]]}\n(predicted {classes[maps['preds'][i]]})"
 
 
 def droplet_examples(folder: Path, maps, picks: list[int], classes) -> plt.Figure:
@@ -108,7 +110,7 @@ def droplet_examples(folder: Path, maps, picks: list[int], classes) -> plt.Figur
     for i in picks:
         image = load_rgb(folder / str(maps["files"][i]))
         rows.append([image, overlay(image, maps["cam_layer4"][i]), normalise(maps["guided"][i])])
-    return panel_grid(rows, [_example_label(maps, classes, i) for i in picks], ["image", "Grad-CAM (layer4)", "Guided Grad-CAM"], cmap="gray")
+    return panel_grid(rows, [example_label(maps, classes, i) for i in picks], ["image", "Grad-CAM (layer4)", "Guided Grad-CAM"], cmap="gray")
 
 
 def layer_examples(folder: Path, maps, picks: list[int], classes) -> plt.Figure:
@@ -118,7 +120,7 @@ def layer_examples(folder: Path, maps, picks: list[int], classes) -> plt.Figure:
         file = str(maps["files"][i])
         image = load_rgb(folder / file)
         rows.append([outline(image, load_mask(folder, file))] + [overlay(image, maps[f"cam_{s}"][i]) for s in RESNET_STAGES])
-    return panel_grid(rows, [_example_label(maps, classes, i) for i in picks], ["image", *RESNET_STAGES])
+    return panel_grid(rows, [example_label(maps, classes, i) for i in picks], ["image", *RESNET_STAGES])
 
 
 def class_mean_maps(maps, classes) -> plt.Figure:
