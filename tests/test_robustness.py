@@ -146,3 +146,48 @@ def test_by_seed_keeps_named_indexes_and_drops_row_counts():
     t = pd.DataFrame({"x": [1.0, 2.0]})
     assert list(by_seed({0: t, 1: t}).columns) == ["seed", "x"] and by_seed({0: t, 1: t}).seed.tolist() == [0, 0, 1, 1]
     assert list(by_seed({3: t.rename_axis("k")}).columns) == ["seed", "k", "x"]
+
+
+# -- liu2023 Fig. 5 over a sample, and maps with the regulariser kept on ------------------------------
+def _attention_model(regulariser="dropkey", seed=0):
+    torch.manual_seed(seed)
+    return dropkey.ResNet50Attention(4, regulariser, rate=0.5).eval()
+
+
+def _sample(n=3, size=64):
+    rng = np.random.default_rng(0)
+    images = rng.random((n, size, size, 3), dtype=np.float32)
+    masks = [np.pad(np.ones((size // 2, size // 2), bool), size // 4) for _ in range(n)]
+    return images, np.arange(n) % 4, masks
+
+
+def test_method_table_scores_each_model_and_method_on_the_same_noisy_images():
+    images, labels, masks = _sample()
+    models = {"a": _attention_model("none"), "b": _attention_model("dropkey", 1)}
+    table = robustness.method_table(models, images, labels, masks, [("a", "gradcam"), ("b", "gradcam"), ("a", "layercam")],
+                                    variance=1.5, seed=0)
+    assert len(table) == 9 and table.groupby(["model", "method"]).size().to_dict() == {("a", "gradcam"): 3, ("a", "layercam"): 3, ("b", "gradcam"): 3}
+    noisy = robustness.noisy(images, 1.5, 0, 0, "normalised")
+    direct = robustness.score_maps(robustness.maps(models["a"], noisy, labels), masks)
+    assert np.allclose(table[(table.model == "a") & (table.method == "gradcam")].iou, direct.iou, equal_nan=True)
+
+
+def test_kept_regulariser_draws_new_masks_and_is_switched_back_off():
+    images, labels, _ = _sample(2)
+    model = _attention_model()
+    with robustness.regulariser_on(model):
+        assert model.head.attend.active
+    assert not model.head.attend.active
+    a = robustness.sampled_maps(model, images, labels, draws=2, seed=0)
+    assert np.array_equal(a, robustness.sampled_maps(model, images, labels, draws=2, seed=0))
+    assert not np.allclose(a, robustness.sampled_maps(model, images, labels, draws=2, seed=5))
+    assert a.shape == (2, 64, 64) and a.min() >= 0 and a.max() <= 1
+    with pytest.raises(ValueError, match="no attention regulariser"):
+        robustness.sampled_maps(resnet.build_resnet50(4), images, labels, draws=1)
+
+
+def test_sampling_table_sets_the_averaged_maps_beside_the_usual_ones():
+    images, labels, masks = _sample(2)
+    table = robustness.sampling_table(_attention_model(), images, labels, masks, [0.0, 1.0], draws=2)
+    assert len(table) == 8 and set(table.maps) == {"regulariser off", "regulariser on, mean of 2 draws"}
+    assert table[table.maps == "regulariser off"].rank_correlation.isna().all()

@@ -9,6 +9,7 @@ droplet's mask; confidence is the softmax probability of the true class.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -189,3 +190,57 @@ def map_grid(models: dict[str, torch.nn.Module], inputs: dict[str, np.ndarray], 
 def maps_by_method(model: torch.nn.Module, image: np.ndarray, label: int, methods) -> list[np.ndarray]:
     """One image's map under each CAM method (liu2023 Fig. 5)."""
     return [maps(model, image[None], np.array([label]), m)[0] for m in methods]
+
+
+def method_table(models: dict[str, torch.nn.Module], images: np.ndarray, labels: np.ndarray, masks, entries, *,
+                 variance: float, draw: int = 0, seed: int = 0, space: str = "normalised") -> pd.DataFrame:
+    """liu2023 Fig. 5 scored over a sample: one row per (model, method, image) for each
+    ``(model name, CAM method)`` of ``entries``, all on the same noisy images (``variance``, one
+    draw): highlight IoU and energy share on the object's mask."""
+    x = images if variance == 0 else noisy(images, variance, draw, seed, space)
+    rows = [score_maps(maps(models[name], x, labels, method), masks).assign(model=name, method=method) for name, method in entries]
+    return pd.concat(rows, ignore_index=True)[["model", "method", "image", "iou", "energy_share"]]
+
+
+@contextmanager
+def regulariser_on(model: torch.nn.Module):
+    """Within the block, the DropKey or Dropout of ``model``'s attention acts at inference too
+    (liu2023's "randomness during Grad-CAM" reading); each forward pass draws new masks."""
+    modules = [m for m in model.modules() if hasattr(m, "keep_at_inference")]
+    if not modules:
+        raise ValueError("the model has no attention regulariser to keep on at inference")
+    before = [m.keep_at_inference for m in modules]
+    for m in modules:
+        m.keep_at_inference = True
+    try:
+        yield model
+    finally:
+        for m, b in zip(modules, before):
+            m.keep_at_inference = b
+
+
+def sampled_maps(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, draws: int, seed: int = 0,
+                 method: str = "gradcam") -> np.ndarray:
+    """Maps (N, S, S) with the regulariser on at inference, averaged over ``draws`` mask draws
+    (torch's generator seeded with ``seed`` for this call alone) and scaled to [0, 1] per map."""
+    with regulariser_on(model), torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        mean = sum(maps(model, images, labels, method) for _ in range(draws)) / draws
+    low, high = mean.min(axis=(1, 2), keepdims=True), mean.max(axis=(1, 2), keepdims=True)
+    return ((mean - low) / np.maximum(high - low, 1e-8)).astype(np.float32)
+
+
+def sampling_table(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, masks, variances, *, draws: int = 8,
+                   seed: int = 0, space: str = "normalised", method: str = "gradcam") -> pd.DataFrame:
+    """Per variance and image, the model's usual map (regulariser off) against the map averaged
+    over ``draws`` with it on: IoU and energy share of each, and the rank correlation of the
+    averaged map with the usual one (1: the randomness changes nothing)."""
+    rows = []
+    for v in variances:
+        x = images if v == 0 else noisy(images, v, 0, seed, space)
+        usual = maps(model, x, labels, method)
+        rows += [score_maps(usual, masks).assign(maps="regulariser off", variance=v),
+                 score_maps(sampled_maps(model, x, labels, draws, seed, method), masks, usual)
+                 .assign(maps=f"regulariser on, mean of {draws} draws", variance=v)]
+    out = pd.concat(rows, ignore_index=True)
+    return out[["variance", "maps", "image", *[c for c in out.columns if c not in ("variance", "maps", "image")]]]
