@@ -88,6 +88,7 @@ def test_detector_figures():
     assert all(len(ax.lines) == 2 for ax in fig.axes) and len(fig.axes[2].collections) == 2  # a band per model
     assert np.allclose(fig.axes[2].lines[0].get_ydata(), (papers.XU2024_TABLE2[papers.XU2024_TABLE2.model == "YOLOv5"].map50 + 0.5) / 2)
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["YOLOv5 (ours, 2 seeds)", "YOLOv5-CBAM (ours, 2 seeds)"]
+    assert "training seed" in fig.legends[0].get_title().get_text()
 
     image = np.zeros((20, 30, 3), np.uint8)
     boxes = pd.DataFrame({"x1": [2.0], "y1": [3.0], "x2": [12.0], "y2": [15.0], "conf": [0.87], "class_id": [1]})

@@ -53,9 +53,8 @@ def metrics_vs_occlusion(results: pd.DataFrame, paper: pd.DataFrame | None = Non
         ax.set_ylim(-0.02, 1.02)
     fig.tight_layout()
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(len(labels), 4), fontsize=7, frameon=False)
-    if SEED in results:
-        fig.text(0.5, -0.02 - 0.04 * -(-len(labels) // 4), "bands: lowest to highest training seed", ha="center", fontsize=7)
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(len(labels), 4), fontsize=7, frameon=False,
+               title="bands: lowest to highest training seed" if SEED in results else None, title_fontsize=7)
     return fig
 
 
