@@ -226,8 +226,13 @@ def sampled_maps(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray,
     with regulariser_on(model), torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         mean = sum(maps(model, images, labels, method) for _ in range(draws)) / draws
-    low, high = mean.min(axis=(1, 2), keepdims=True), mean.max(axis=(1, 2), keepdims=True)
-    return ((mean - low) / np.maximum(high - low, 1e-8)).astype(np.float32)
+    return min_max(mean)
+
+
+def min_max(stack: np.ndarray) -> np.ndarray:
+    """Each map of an (N, H, W) stack scaled to [0, 1] (a flat map becomes 0), as float32."""
+    low, high = stack.min(axis=(1, 2), keepdims=True), stack.max(axis=(1, 2), keepdims=True)
+    return ((stack - low) / np.maximum(high - low, 1e-8)).astype(np.float32)
 
 
 def sampling_table(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, masks, variances, *, draws: int = 8,

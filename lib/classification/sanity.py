@@ -30,7 +30,8 @@ from torch import nn
 
 from ..explain import cams
 from ..study.seeding import seed_everything
-from .robustness import maps, normalised_batch, score_maps
+from ..study.seeds import t_interval
+from .robustness import maps, min_max, normalised_batch, score_maps
 
 RANDOMISED = ("layer4", "fc")  # re-initialised from the top, as Adebayo et al.'s cascade starts
 ROAD_PERCENTILES = (20, 40, 60, 80)  # shares of pixels removed; the package's default is 10 to 90 in steps of 10
@@ -57,9 +58,7 @@ def random_maps(n: int, size: int, seed: int = 0, cells: int = 4) -> np.ndarray:
     grid, upsampled bilinearly, so that the baseline has blobs like a CAM, not pixel noise."""
     rng = np.random.default_rng(seed)
     coarse = torch.from_numpy(rng.random((n, 1, cells, cells), dtype=np.float32))
-    fine = torch.nn.functional.interpolate(coarse, size=(size, size), mode="bilinear", align_corners=False)[:, 0].numpy()
-    low, high = fine.min(axis=(1, 2), keepdims=True), fine.max(axis=(1, 2), keepdims=True)
-    return (fine - low) / np.maximum(high - low, 1e-8)
+    return min_max(torch.nn.functional.interpolate(coarse, size=(size, size), mode="bilinear", align_corners=False)[:, 0].numpy())
 
 
 def randomisation_table(model: nn.Module, images: np.ndarray, labels: np.ndarray, masks, *, methods=("gradcam",),
@@ -93,10 +92,9 @@ def randomisation_summary(table: pd.DataFrame, values=("iou", "energy_share")) -
                "rank_correlation": wide["randomised"]["rank_correlation"].mean()}
         for v in values:
             diff = (wide["trained"][v] - wide["randomised"][v]).dropna()
-            half = stats.t.ppf(0.975, len(diff) - 1) * diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else np.nan
+            mean, low, high = t_interval(diff)
             row.update({f"{v}_trained": wide["trained"][v].mean(), f"{v}_randomised": wide["randomised"][v].mean(),
-                        f"{v}_difference": diff.mean(), f"{v}_difference_low": diff.mean() - half,
-                        f"{v}_difference_high": diff.mean() + half,
+                        f"{v}_difference": mean, f"{v}_difference_low": low, f"{v}_difference_high": high,
                         f"{v}_wilcoxon_p": stats.wilcoxon(diff).pvalue if np.any(diff != 0) else np.nan})
         rows.append(row)
     return pd.DataFrame(rows).set_index("method")
