@@ -77,7 +77,7 @@ def test_example_figures_of_the_classifier_notebooks(toy):
     picks = classification_plots.pick_examples(maps["labels"], maps["preds"], len(CLASSES))
     assert len(classification_plots.droplet_examples(toy, maps, picks, CLASSES).axes) == 3 * len(picks)
     fig = classification_plots.layer_examples(toy, maps, picks, CLASSES)
-    assert len(fig.axes) == 5 * len(picks) and fig.axes[0].get_ylabel() == "disc (predicted disc)"
+    assert len(fig.axes) == 5 * len(picks) and fig.axes[0].get_ylabel() == "disc\n(predicted disc)"
     assert len(classification_plots.class_mean_maps(maps, CLASSES).axes) == 2 * len(CLASSES)
 
 
