@@ -32,6 +32,13 @@ def test_key_follows_config_code_and_packages(tmp_path):
     assert cache.artifact_key({}, packages=["numpy"]) != cache.artifact_key({})
 
 
+def test_artifacts_built_under_the_pinned_numerics_are_kept_apart(monkeypatch):
+    monkeypatch.setenv("STUDY_NUMERICS", "pinned")
+    pinned = cache.artifact_key({"a": 1})
+    monkeypatch.delenv("STUDY_NUMERICS")
+    assert cache.artifact_key({"a": 1}) != pinned
+
+
 def test_killed_build_leaves_nothing_final_and_resumes(isolated):
     done = []
 

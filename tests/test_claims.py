@@ -4,7 +4,8 @@ import pytest
 
 from lib.study import claims, paths
 from lib.study.evidence import VERDICTS, Evidence, rises_with_depth
-from lib.study.verdicts import Accuracy, Concentrated, Difference, Extreme, Given, Level, SavedDifference, WhileCorrect
+from lib.study.verdicts import (Accuracy, Concentrated, Difference, Extreme, Given, Level, SavedDifference, Survives,
+                                WhileCorrect)
 
 
 def tables_from(frames: dict[str, pd.DataFrame]):
@@ -87,6 +88,33 @@ def test_a_confidence_counts_only_while_the_model_is_above_chance():
     assert wrong.verdict == "not reproduced" and "not above chance" in wrong.reason and wrong.value == pytest.approx(0.95)
     assert rule(tables_from(noisy([0.9, 0.85, 0.95]))).verdict == "reproduced"
     assert rule.table == "n" and "above chance (0.25" in rule.text
+
+
+def control(difference, low, high, seeds=None):
+    t = pd.DataFrame({"method": "gradcam", "energy_share_difference": difference, "energy_share_difference_low": low,
+                      "energy_share_difference_high": high}, index=range(len(difference)))
+    return t if seeds is None else t.assign(seed=seeds)
+
+
+def test_a_control_is_decided_over_images_for_one_model_and_across_seeds_for_several():
+    rule = claims.beats_randomised("c", {"method": "gradcam"})
+    assert rule(tables_from({"c": control([0.10], [0.04], [0.16])})).verdict == "reproduced"
+    e = rule(tables_from({"c": control([0.10], [-0.02], [0.22])}))
+    assert e.verdict == "not reproduced" and "over images" in e.reason and (e.low, e.high) == (-0.02, 0.22)
+    e = rule(tables_from({"c": control([0.10, 0.12, 0.11], [0.0] * 3, [0.2] * 3, seeds=[0, 1, 2])}))
+    assert e.verdict == "reproduced" and "3 seeds" in e.reason and e.low > 0
+    assert rule(tables_from({"c": control([0.10, -0.12, 0.01], [0.0] * 3, [0.2] * 3, seeds=[0, 1, 2])})).verdict == "not reproduced"
+    assert rule(tables_from({"c": control([float("nan")], [float("nan")], [float("nan")])})).verdict == "untestable here"
+
+
+def test_a_map_reading_survives_only_where_the_maps_beat_the_control():
+    regions = pd.DataFrame({"map": "Grad-CAM", "class": ["a", "b"], "edge_highlight": [0.3, 0.3], "edge_area": [0.1, 0.1],
+                            "interior_highlight": [0.4, 0.4], "interior_area": [0.1, 0.1]})
+    rule = Survives(claims.beats_randomised("c", {"method": "gradcam"}), Concentrated("r", {"map": "Grad-CAM"}))
+    held = rule(tables_from({"r": regions, "c": control([0.10], [0.04], [0.16])}))
+    assert held.verdict == "reproduced" and "control holds" in held.reason and held.value == pytest.approx(3.5)
+    failed = rule(tables_from({"r": regions, "c": control([0.01], [-0.03], [0.05])}))
+    assert failed.verdict == "not reproduced" and "do not beat the control" in failed.reason and rule.table == "r"
 
 
 def test_a_notebook_reads_back_the_claims_of_the_tables_it_writes():

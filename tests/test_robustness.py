@@ -116,7 +116,7 @@ def test_heads_train_on_the_frozen_backbone_and_the_study_runs(trained, toy, tmp
     table = robustness.perturbation_table(models, sets, labels)
     assert len(table) == 4 * 4 and table.accuracy.between(0, 1).all()
     grid_images, grid_maps = robustness.map_grid(models, {"a": images[0], "b": images[1]}, int(labels[0]))
-    by_method = robustness.maps_by_method(models["ResNet50"], images[0], int(labels[0]), ["gradcam", "layercam"])
+    by_method = robustness.entry_maps(models, images[0], int(labels[0]), [("ResNet50", "gradcam"), ("ResNet50", "layercam")])
     assert len(by_method) == 2 and by_method[0].shape == (64, 64)
     assert np.allclose(by_method[0], robustness.maps(models["ResNet50"], images[:1], labels[:1], "gradcam")[0])
     assert len(grid_maps) == 4 and all(len(r) == 2 and r[0].shape == (64, 64) for r in grid_maps)
@@ -189,5 +189,38 @@ def test_kept_regulariser_draws_new_masks_and_is_switched_back_off():
 def test_sampling_table_sets_the_averaged_maps_beside_the_usual_ones():
     images, labels, masks = _sample(2)
     table = robustness.sampling_table(_attention_model(), images, labels, masks, [0.0, 1.0], draws=2)
-    assert len(table) == 8 and set(table.maps) == {"regulariser off", "regulariser on, mean of 2 draws"}
+    assert len(table) == 8 and set(table.maps) == {robustness.REGULARISER_OFF, robustness.REGULARISER_ON}
+    assert set(table[table.maps == robustness.REGULARISER_ON].draws) == {2}
     assert table[table.maps == "regulariser off"].rank_correlation.isna().all()
+
+
+def test_versus_best_compares_an_entry_with_the_best_other_per_seed():
+    table = pd.DataFrame({"seed": [0] * 6 + [1] * 6, "model": ["m", "m", "d"] * 4, "method": ["gradcam", "layercam", "gradcam"] * 4,
+                          "image": [0, 0, 0, 1, 1, 1] * 2, "iou": [0.2, 0.5, 0.6, 0.4, 0.5, 0.8, 0.3, 0.6, 0.4, 0.3, 0.6, 0.4],
+                          "energy_share": 0.5, "variance": 1.5})
+    summary = robustness.localisation_summary(table, ("iou", "energy_share"), by=("variance", "model", "method"))
+    assert summary.loc[(0, 1.5, "d", "gradcam"), "iou"] == pytest.approx(0.7)
+    best = robustness.versus_best(summary, ("d", "gradcam")).set_index("seed")
+    assert best.loc[0, "best other"] == "m layercam" and best.loc[0, "difference"] == pytest.approx(0.7 - 0.5)
+    assert best.loc[1, "difference"] == pytest.approx(0.4 - 0.6) and best.loc[1, "variance"] == 1.5
+    with pytest.raises(ValueError, match="no"):
+        robustness.versus_best(summary, ("x", "gradcam"))
+    unscored = robustness.versus_best(summary.assign(iou=np.nan), ("d", "gradcam"))  # no object masks
+    assert unscored.difference.isna().all() and (unscored["best other"] == "").all()
+    assert classification_models.liu2023_fig5_entries(["gradcam", "layercam"]) == [
+        ("ResNet50", "gradcam"), ("ResNet50", "layercam"), ("ResNet50+Dropout", "gradcam"), ("ResNet50+DropKey", "gradcam")]
+
+
+def test_each_perturbation_figure_shows_the_clean_image_and_its_own_perturbations():
+    images, _, masks = _sample(2)
+    sets = robustness.perturbed_sets(images, masks, rotation=30, stretch=(1.4, 0.8), contrast=0.3, small=0.5)
+    inputs = robustness.figure_inputs(images, sets, 1)
+    assert list(inputs) == list(robustness.LIU2023_PERTURBATION_FIGURES)
+    assert [list(v) for v in inputs.values()] == [["clean", "rotated 30°", "stretched x1.4, y0.8"], ["clean", "low contrast x0.3"],
+                                                  ["clean", "small object x0.5"]]
+    assert np.array_equal(inputs["liu2023_fig06_low_contrast"]["low contrast x0.3"], sets["low contrast x0.3"][0][1])
+    model = _attention_model()
+    grid_images, grid_maps = robustness.sampling_grid(model, {"a": images[0], "b": images[1]}, 0, draws=2)
+    assert len(grid_maps) == 2 and all(len(r) == 2 and r[0].shape == (64, 64) for r in grid_maps)
+    assert np.allclose(grid_maps[0], robustness.maps(model, images[:2], np.zeros(2, int)))
+    assert np.allclose(grid_maps[1], robustness.sampled_maps(model, images[:2], np.zeros(2, int), draws=2))

@@ -5,7 +5,7 @@ import torch
 from torch import nn
 from torchvision.models import resnet18
 
-from lib.classification import sanity
+from lib.classification import dropkey, sanity
 
 
 def _resnet():
@@ -92,3 +92,40 @@ def test_faithfulness_table_scores_every_method_and_the_random_baseline():
     assert table.road.between(-1, 1).all()
     again = sanity.faithfulness_table({"a": _resnet()}, images, labels, methods=("gradcam",), percentiles=(50,), seed=0)
     assert np.array_equal(again.road.to_numpy(), table[(table.model == "a") & (table.method != "layercam")].road.to_numpy())
+
+
+def test_guided_gradcam_is_a_method_of_the_checks_and_the_top_layers_follow_the_model():
+    images, labels = _images(2, size=64), np.array([0, 1])
+    guided = sanity.method_maps(_resnet(), images, labels, sanity.GUIDED)
+    assert guided.shape == (2, 64, 64) and np.allclose(guided.max(axis=(1, 2)), 1) and guided.min() >= 0
+    assert not np.allclose(guided, sanity.method_maps(_resnet(), images, labels, "gradcam"))
+    assert sanity.top_layers(_resnet()) == ("layer4", "fc")
+    head = dropkey.ResNet50Attention(4, "dropkey")
+    assert sanity.top_layers(head) == ("layer4", "head")
+    before = head.head.fc.weight.clone()
+    assert not torch.equal(sanity.randomised(head, seed=3).head.fc.weight, before)
+
+
+def test_checks_under_noise_label_each_variance_and_summarise_against_the_baseline():
+    images, labels = _images(3, size=64), np.array([0, 1, 2])
+    masks = [np.pad(np.ones((32, 32), bool), 16) for _ in images]
+    models = {"a": _resnet()}
+    control = sanity.randomisation_under_noise(models, images, labels, masks, [0.0, 1.5], seed=0)
+    assert len(control) == 2 * 2 * 3 and set(control.variance) == {0.0, 1.5} and set(control.model) == {"a"}
+    summary = sanity.randomisation_summary(control)
+    assert summary.index.names == ["model", "variance", "method"] and len(summary) == 2
+    faithful = sanity.faithfulness_under_noise(models, images, labels, [0.0, 1.5], percentiles=(50,), seed=0)
+    assert len(faithful) == 2 * 2 * 3
+    table = sanity.faithfulness_summary(faithful)
+    assert table.index.names == ["model", "variance", "method"] and list(table.index.get_level_values("method")) == ["gradcam"] * 2
+    clean = faithful[faithful.variance == 0.0].pivot(index="image", columns="method", values="road")
+    assert table.loc[("a", 0.0, "gradcam"), "vs_random"] == pytest.approx((clean.gradcam - clean.random).mean())
+    assert table.loc[("a", 0.0, "gradcam"), "road_random"] == pytest.approx(clean.random.mean())
+
+
+def test_control_grid_puts_each_image_trained_beside_randomised():
+    images, labels = _images(2, size=64), np.array([0, 1])
+    grid_images, grid_maps, titles = sanity.control_grid(_resnet(), images, labels, ("gradcam", sanity.GUIDED), seed=0)
+    assert titles == ["gradcam, trained", "gradcam, randomised", f"{sanity.GUIDED}, trained", f"{sanity.GUIDED}, randomised"]
+    assert len(grid_images) == len(grid_maps) == 2 and all(len(r) == 4 for r in grid_maps)
+    assert np.allclose(grid_maps[1][0], sanity.method_maps(_resnet(), images, labels)[1])

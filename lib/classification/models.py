@@ -22,6 +22,13 @@ from .training import train_classifier
 
 # liu2023's names for the four models it compares, by attention head ("plain": no head).
 LIU2023_MODELS = {"ResNet50": "plain", "ResNet50+Dropout": "dropout", "ResNet50+DropKey": "dropkey", "ResNet50+attention": "none"}
+LIU2023_NAME = {head: name for name, head in LIU2023_MODELS.items()}
+
+
+def liu2023_fig5_entries(methods) -> list[tuple[str, str]]:
+    """liu2023 Fig. 5's panels as (model, CAM method): Grad-CAM and its variants (``methods``) on
+    the plain ResNet50, then Dropout's and DropKey's Grad-CAM."""
+    return [(LIU2023_NAME["plain"], m) for m in methods] + [(LIU2023_NAME[h], "gradcam") for h in ("dropout", "dropkey")]
 
 
 def study_classifier(study: Study, dataset: str, weights: str | None = None, seed: int | None = None

@@ -145,10 +145,11 @@ def localisation_sweep(models: dict[str, torch.nn.Module], images: np.ndarray, l
     return pd.concat(rows, ignore_index=True)
 
 
-def localisation_summary(sweep: pd.DataFrame, values=("iou", "energy_share", "rank_correlation")) -> pd.DataFrame:
-    """Mean of each score per model, method and variance, and seed where ``sweep`` has a ``seed``
-    column (draws averaged per image first)."""
-    keys = [k for k in (SEED, "model", "method", "variance") if k in sweep]
+def localisation_summary(sweep: pd.DataFrame, values=("iou", "energy_share", "rank_correlation"),
+                         by=("model", "method", "variance")) -> pd.DataFrame:
+    """Mean of each score per model, method and variance (or the columns ``by``), and seed where
+    ``sweep`` has a ``seed`` column (draws, where there are several, averaged per image first)."""
+    keys = [k for k in (SEED, *by) if k in sweep]
     per_image = sweep.groupby([*keys, "image"], sort=False)[list(values)].mean()
     return per_image.groupby(keys, sort=False).mean()
 
@@ -164,6 +165,20 @@ def perturbed_sets(images: np.ndarray, masks, *, rotation: float, stretch: tuple
             f"stretched x{stretch[0]:g}, y{stretch[1]:g}": geometric(lambda img, m: perturbations.stretch(img, *stretch, mask=m)),
             f"low contrast x{contrast:g}": (np.stack([perturbations.low_contrast(img, contrast) for img in images]), list(masks)),
             f"small object x{small:g}": geometric(lambda img, m: perturbations.small_object(img, small, m))}
+
+
+LIU2023_PERTURBATION_FIGURES = {  # file: (title, the perturbations shown, by how their names in perturbed_sets start)
+    "liu2023_fig04_rotation_stretching": ("liu2023 Fig. 4: rotated and stretched", ("rotated", "stretched")),
+    "liu2023_fig06_low_contrast": ("liu2023 Fig. 6: low contrast", ("low contrast",)),
+    "liu2023_fig07_small_objects": ("liu2023 Fig. 7: small objects", ("small object",)),
+}
+
+
+def figure_inputs(images: np.ndarray, sets: dict, example: int) -> dict[str, dict[str, np.ndarray]]:
+    """For each of liu2023's perturbation figures (:data:`LIU2023_PERTURBATION_FIGURES`), image
+    ``example`` clean and under that figure's perturbations of ``sets`` (:func:`perturbed_sets`)."""
+    return {name: {"clean": images[example], **{k: x[example] for k, (x, _) in sets.items() if k.startswith(kinds)}}
+            for name, (_, kinds) in LIU2023_PERTURBATION_FIGURES.items()}
 
 
 def perturbation_table(models: dict[str, torch.nn.Module], sets: dict, labels: np.ndarray, method: str = "gradcam") -> pd.DataFrame:
@@ -187,9 +202,9 @@ def map_grid(models: dict[str, torch.nn.Module], inputs: dict[str, np.ndarray], 
     return [list(x) for _ in models], [list(m) for m in rows.values()]
 
 
-def maps_by_method(model: torch.nn.Module, image: np.ndarray, label: int, methods) -> list[np.ndarray]:
-    """One image's map under each CAM method (liu2023 Fig. 5)."""
-    return [maps(model, image[None], np.array([label]), m)[0] for m in methods]
+def entry_maps(models: dict[str, torch.nn.Module], image: np.ndarray, label: int, entries) -> list[np.ndarray]:
+    """One image's map for each ``(model name, CAM method)`` of ``entries`` (liu2023 Fig. 5)."""
+    return [maps(models[name], image[None], np.array([label]), method)[0] for name, method in entries]
 
 
 def method_table(models: dict[str, torch.nn.Module], images: np.ndarray, labels: np.ndarray, masks, entries, *,
@@ -199,7 +214,25 @@ def method_table(models: dict[str, torch.nn.Module], images: np.ndarray, labels:
     draw): highlight IoU and energy share on the object's mask."""
     x = images if variance == 0 else noisy(images, variance, draw, seed, space)
     rows = [score_maps(maps(models[name], x, labels, method), masks).assign(model=name, method=method) for name, method in entries]
-    return pd.concat(rows, ignore_index=True)[["model", "method", "image", "iou", "energy_share"]]
+    return pd.concat(rows, ignore_index=True).assign(variance=variance)[["variance", "model", "method", "image", "iou", "energy_share"]]
+
+
+def versus_best(summary: pd.DataFrame, entry: tuple[str, str], column: str = "iou") -> pd.DataFrame:
+    """Per seed (and variance) of a :func:`method_table`'s summary (:func:`localisation_summary`): ``entry``'s (model, method) ``column``
+    against the best of the other entries, and the difference (above 0: ``entry`` beats every other)."""
+    flat = summary.reset_index()
+    keys = [k for k in (SEED, "variance") if k in flat]
+    rows = []
+    for key, g in flat.groupby(keys, sort=False):
+        mine = g[(g.model == entry[0]) & (g.method == entry[1])]
+        if mine.empty:
+            raise ValueError(f"no {entry} in the summary")
+        others = g.drop(mine.index).dropna(subset=[column])  # none scored without object masks
+        best = others.loc[others[column].idxmax()] if len(others) else pd.Series({"model": "", "method": "", column: np.nan})
+        rows.append({**dict(zip(keys, key)), "entry": f"{entry[0]} {entry[1]}", column: float(mine[column].iloc[0]),
+                     "best other": f"{best.model} {best.method}".strip(), f"best other {column}": float(best[column]),
+                     "difference": float(mine[column].iloc[0] - best[column])})
+    return pd.DataFrame(rows)
 
 
 @contextmanager
@@ -217,6 +250,9 @@ def regulariser_on(model: torch.nn.Module):
     finally:
         for m, b in zip(modules, before):
             m.keep_at_inference = b
+
+
+REGULARISER_OFF, REGULARISER_ON = "regulariser off", "regulariser on"  # the two kinds of map of sampling_table
 
 
 def sampled_maps(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, draws: int, seed: int = 0,
@@ -237,15 +273,24 @@ def min_max(stack: np.ndarray) -> np.ndarray:
 
 def sampling_table(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, masks, variances, *, draws: int = 8,
                    seed: int = 0, space: str = "normalised", method: str = "gradcam") -> pd.DataFrame:
-    """Per variance and image, the model's usual map (regulariser off) against the map averaged
-    over ``draws`` with it on: IoU and energy share of each, and the rank correlation of the
-    averaged map with the usual one (1: the randomness changes nothing)."""
+    """Per variance and image, the model's usual map (``maps`` "regulariser off") against the map
+    averaged over ``draws`` with it on ("regulariser on"): IoU and energy share of each, and the
+    rank correlation of the averaged map with the usual one (1: the randomness changes nothing)."""
     rows = []
     for v in variances:
         x = images if v == 0 else noisy(images, v, 0, seed, space)
         usual = maps(model, x, labels, method)
-        rows += [score_maps(usual, masks).assign(maps="regulariser off", variance=v),
+        rows += [score_maps(usual, masks).assign(maps=REGULARISER_OFF, variance=v, draws=0),
                  score_maps(sampled_maps(model, x, labels, draws, seed, method), masks, usual)
-                 .assign(maps=f"regulariser on, mean of {draws} draws", variance=v)]
+                 .assign(maps=REGULARISER_ON, variance=v, draws=draws)]
     out = pd.concat(rows, ignore_index=True)
-    return out[["variance", "maps", "image", *[c for c in out.columns if c not in ("variance", "maps", "image")]]]
+    return out[["variance", "maps", "draws", "image", *[c for c in out.columns if c not in ("variance", "maps", "draws", "image")]]]
+
+
+def sampling_grid(model: torch.nn.Module, inputs: dict[str, np.ndarray], label: int, draws: int, seed: int = 0,
+                  method: str = "gradcam"):
+    """The usual map of ``label`` on each input image and the map averaged over ``draws`` with the
+    regulariser on: (images, maps), rows = the two kinds of map, columns = inputs."""
+    x = np.stack(list(inputs.values()))
+    labels = np.full(len(x), label)
+    return [list(x), list(x)], [list(maps(model, x, labels, method)), list(sampled_maps(model, x, labels, draws, seed, method))]

@@ -131,3 +131,18 @@ def localisation_by_layer(localisation: pd.DataFrame) -> plt.Figure:
     ax.set_ylim(0, 1), ax.set_ylabel("mean over contaminated test images"), ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def road_bars(table: pd.DataFrame, title: str) -> plt.Figure:
+    """ROAD score of each method's maps (rows of ``classification.sanity.faithfulness_table``, the
+    random-map baseline among them): the mean over images with its 95 % bootstrap interval, one
+    colour per model where there are several, one panel per noise variance where there is one."""
+    grid = sns.catplot(table, x="method", y="road", hue="model" if table.model.nunique() > 1 else None,
+                       col="variance" if "variance" in table else None, kind="point", errorbar=("ci", 95), seed=0,
+                       linestyle="none", dodge=0.4, height=3, aspect=1.3)
+    for ax in grid.axes.flat:
+        ax.axhline(0, color="k", lw=0.8, ls=":")  # above: removing what the map points at hurts more than the rest
+        ax.tick_params(axis="x", rotation=30)
+    grid.set_axis_labels("", "ROAD score (higher: more faithful)")
+    grid.figure.suptitle(title, fontsize=9, y=1.03)
+    return grid.figure

@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from types import ModuleType
 
-from . import paths
+from . import numerics, paths
 
 MANIFEST = "manifest.json"
 
@@ -52,7 +52,9 @@ def code_fingerprint(source: str) -> str:
 
 def artifact_key(config: Mapping, code: Iterable[ModuleType | str | Path] = (), packages: Iterable[str] = ()) -> str:
     """Hex digest of a configuration, what the modules or files ``code`` do (:func:`code_fingerprint`
-    for Python, the bytes for anything else) and the ``packages``' versions."""
+    for Python, the bytes for anything else), the ``packages``' versions and, under the pinned
+    numerical setup of the tests and golden copies (:mod:`.numerics`), that setup: an artifact built
+    on the machine's own kernels is never reused where the golden copies expect the pinned bits."""
     h = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode())
     for item in code:
         file = Path(item.__file__) if isinstance(item, ModuleType) else Path(item)
@@ -60,6 +62,8 @@ def artifact_key(config: Mapping, code: Iterable[ModuleType | str | Path] = (), 
         h.update(text + b"\0")
     for pkg in sorted(packages):
         h.update(f"{pkg}=={importlib.metadata.version(pkg)}".encode())
+    if numerics.pinned():  # other kernels and thread counts than the machine's own: other bits in every trained weight
+        h.update(b"numerics=pinned")
     return h.hexdigest()
 
 

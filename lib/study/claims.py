@@ -12,12 +12,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..explain import GUIDED
 from . import paths, papers
 from .cache import atomic_write_text
 from .evidence import VERDICTS, Evidence
 from .reporting import label
-from .verdicts import (Accuracy, Concentrated, Difference, Extreme, Given, Level, MissingTable, RisesWithDepth, Rule,
-                       SavedDifference, Untestable, WhileCorrect)
+from .verdicts import (Accuracy, Beyond, Concentrated, Difference, Extreme, Given, Level, MissingTable, RisesWithDepth, Rule,
+                       SavedDifference, Survives, Untestable, WhileCorrect)
 
 
 class Tables:
@@ -75,6 +76,19 @@ CONFIDENCE = label("p_pred")  # liu2023 Fig. 3 plots the confidence of the predi
 CHANCE = 1 / len(papers.XU2024_TABLE3)  # of a droplet classifier: one of the four droplet classes
 HUMAN = "a person's judgement of the maps, which the study does not collect"
 DROPLETS = Accuracy("droplet_test_accuracy", papers.XU2024_ACCURACY["droplets"])
+DKEY = "ResNet50+DropKey"
+
+
+def beats_randomised(table: str, where: dict) -> Beyond:
+    """The model-randomisation control: the trained model's maps put more energy on the object than
+    those of its copy with the top layers re-initialised (paired over images)."""
+    return Beyond(table, where, "energy_share_difference", "energy_share_difference_low", "energy_share_difference_high")
+
+
+def beats_random_maps(table: str, where: dict) -> Beyond:
+    """Faithfulness: the maps' ROAD score is above a smooth random map's (paired over images)."""
+    return Beyond(table, where, "vs_random", "vs_random_low", "vs_random_high")
+
 SURFACES = Accuracy("surface_test_accuracy", papers.XU2024_ACCURACY["surfaces"])
 
 CLAIMS: tuple[Claim, ...] = (
@@ -122,7 +136,17 @@ CLAIMS: tuple[Claim, ...] = (
           "The surface classifier reaches 98.45 % test accuracy", "0.9845", SURFACES),
     Claim("xu-droplet-maps-on-droplet", "xu2024", "§4.3 Fig. 12",
           "The droplet classifier's attention falls on the droplets' edges and centres", "qualitative",
-          Given(DROPLETS, Concentrated("droplet_highlight_regions", {"map": "Grad-CAM"}))),
+          Given(DROPLETS, Survives(beats_randomised("droplet_randomisation_control", {"method": "gradcam"}),
+                                   Concentrated("droplet_highlight_regions", {"map": "Grad-CAM"})))),
+    Claim("xu-droplet-guided-edges", "xu2024", "§4.3 Fig. 12",
+          "Guided Grad-CAM shows the droplets' edges", "qualitative",
+          Given(DROPLETS, Survives(beats_randomised("droplet_randomisation_control", {"method": GUIDED}),
+                                   Concentrated("droplet_highlight_regions", {"map": "Guided Grad-CAM"}, parts=("edge",)))),
+          note="Guided Backpropagation draws edges even in untrained networks (Adebayo et al. 2018): the control decides"),
+    Claim("xu-droplet-maps-faithful", "xu2024", "abstract; §4.3; conclusion (3)",
+          "Grad-CAM makes the droplet classifier's decisions transparent: its maps point at what the model uses",
+          "qualitative", Given(DROPLETS, beats_random_maps("droplet_faithfulness", {"method": "gradcam"})),
+          note="faithfulness by ROAD (grad-cam's ROADCombined) against a smooth random map"),
     Claim("xu-table3-circular", "xu2024", "§4.3 Table 3",
           "Circular droplets' highlight pixels have the smallest spread (std 22.84, 22.38)", "(22.84, 22.38)",
           Given(DROPLETS, Extreme("xu2024_table3_droplet_centroids", "class", "circular", ("std_x", "std_y"), largest=False))),
@@ -140,35 +164,50 @@ CLAIMS: tuple[Claim, ...] = (
           "The classifiers' maps agree with human visual discernment and judgement", "qualitative", Untestable(HUMAN)),
     Claim("liu-abstract-06", "liu2023", "abstract; Fig. 3",
           "At noise variance 0.6 ResNet50+DropKey predicts with confidence 0.878", "0.878",
-          Given(DROPLETS, WhileCorrect(Level(LIU, {"model": "ResNet50+DropKey", "variance": 0.6}, CONFIDENCE, 0.878, 0.05),
+          Given(DROPLETS, WhileCorrect(Level(LIU, {"model": DKEY, "variance": 0.6}, CONFIDENCE, 0.878, 0.05),
                                        CHANCE))),
     Claim("liu-dropkey-vs-plain-06", "liu2023", "abstract; Fig. 3",
           "At variance 0.6 DropKey's confidence (0.878) is above plain ResNet50's (0.481)", "+0.397",
-          Given(DROPLETS, Difference(LIU, "model", "ResNet50", "ResNet50+DropKey", CONFIDENCE, 0.397, {"variance": 0.6}))),
+          Given(DROPLETS, Difference(LIU, "model", "ResNet50", DKEY, CONFIDENCE, 0.397, {"variance": 0.6}))),
     Claim("liu-dropkey-vs-dropout-06", "liu2023", "abstract; Fig. 3; conclusions",
           "At variance 0.6 DropKey's confidence (0.878) is above Dropout's (0.766)", "+0.112",
-          Given(DROPLETS, Difference(LIU, "model", "ResNet50+Dropout", "ResNet50+DropKey", CONFIDENCE, 0.112, {"variance": 0.6}))),
+          Given(DROPLETS, Difference(LIU, "model", "ResNet50+Dropout", DKEY, CONFIDENCE, 0.112, {"variance": 0.6}))),
     Claim("liu-dropout-vs-plain-05", "liu2023", "Fig. 3; conclusions",
           "Dropout also makes the model more robust: at variance 0.5 confidence 0.983 against 0.807", "+0.176",
           Given(DROPLETS, Difference(LIU, "model", "ResNet50", "ResNet50+Dropout", CONFIDENCE, 0.176, {"variance": 0.5}))),
     Claim("liu-never-misclassifies", "liu2023", "§3.1 Fig. 2",
           "ResNet50+DropKey still classifies correctly at noise variance 2.0", "accuracy 1.0",
-          Given(DROPLETS, Level(LIU, {"model": "ResNet50+DropKey", "variance": 2.0}, "accuracy", 1.0, 0.05))),
+          Given(DROPLETS, Level(LIU, {"model": DKEY, "variance": 2.0}, "accuracy", 1.0, 0.05))),
     Claim("liu-localises-under-noise", "liu2023", "abstract; §3.1 Fig. 2, Fig. 5",
           "DropKey's Grad-CAM keeps localising the object under large noise (variance 1.5)", "qualitative",
-          Given(DROPLETS, Difference("localisation_vs_noise", "model", "ResNet50", "ResNet50+DropKey", "iou", None,
-                                     {"method": "gradcam", "variance": 1.5}))),
+          Given(DROPLETS, Survives(beats_randomised("randomisation_vs_noise", {"model": DKEY, "variance": 1.5, "method": "gradcam"}),
+                                   Difference("localisation_vs_noise", "model", "ResNet50", DKEY, "iou", None,
+                                              {"method": "gradcam", "variance": 1.5})))),
+    Claim("liu-fig5-methods", "liu2023", "§3.2 Fig. 5",
+          "At variance 1.5 DropKey's Grad-CAM localises the object more completely than Grad-CAM, its variants and Dropout's",
+          "qualitative", Given(DROPLETS, SavedDifference("liu2023_fig05_dropkey_vs_methods", {}, "difference", None)),
+          note="highlight IoU with the droplet of DropKey's Grad-CAM minus the best other panel's, over the stratified sample"),
+    Claim("liu-faithful-under-noise", "liu2023", "§2.3; abstract",
+          "DropKey's Grad-CAM reflects the model's focus better under large noise (variance 1.5) than plain Grad-CAM",
+          "qualitative", Given(DROPLETS, Difference("faithfulness_vs_noise", "model", "ResNet50", DKEY, "road", None,
+                                                    {"method": "gradcam", "variance": 1.5})),
+          note="faithfulness by ROAD (grad-cam's ROADCombined) of each model's own Grad-CAM"),
+    Claim("liu-randomness", "liu2023", "§2.3",
+          "DropKey's randomness during Grad-CAM makes the maps cover the target region more comprehensively", "qualitative",
+          Given(DROPLETS, Difference("dropkey_sampled_maps", "maps", "regulariser off", "regulariser on", "iou", None,
+                                     {"variance": 1.5})),
+          note="DropKey kept on while the map is computed, maps averaged over draws, against the usual map"),
     Claim("liu-rotation", "liu2023", "§3.2 Fig. 4",
           "Under rotation DropKey's Grad-CAM localises the object better than plain Grad-CAM", "qualitative",
-          Given(DROPLETS, Difference("perturbation_scores", "model", "ResNet50", "ResNet50+DropKey", "iou", None,
+          Given(DROPLETS, Difference("perturbation_scores", "model", "ResNet50", DKEY, "iou", None,
                                      {"perturbation": "rotated 30°"}))),
     Claim("liu-low-contrast", "liu2023", "§3.3 Fig. 6",
           "In low-contrast images DropKey's Grad-CAM localises the object, plain Grad-CAM does not", "qualitative",
-          Given(DROPLETS, Difference("perturbation_scores", "model", "ResNet50", "ResNet50+DropKey", "iou", None,
+          Given(DROPLETS, Difference("perturbation_scores", "model", "ResNet50", DKEY, "iou", None,
                                      {"perturbation": "low contrast x0.3"}))),
     Claim("liu-small-objects", "liu2023", "§3.4 Fig. 7",
           "DropKey's Grad-CAM localises small objects, plain Grad-CAM fails", "qualitative",
-          Given(DROPLETS, Difference("perturbation_scores", "model", "ResNet50", "ResNet50+DropKey", "iou", None,
+          Given(DROPLETS, Difference("perturbation_scores", "model", "ResNet50", DKEY, "iou", None,
                                      {"perturbation": "small object x0.5"}))),
     Claim("liu-mask-ratio", "liu2023", "§3.4 Fig. 8; conclusions",
           "A high mask ratio hurts prediction: clean accuracy falls from mask ratio 0.1 to 0.7", "qualitative",

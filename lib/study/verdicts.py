@@ -178,6 +178,64 @@ class SavedDifference:
 
 
 @dataclass(frozen=True)
+class Beyond:
+    """A difference its notebook saved against a control that is not another trained model (the
+    model's randomised copy, a random map), with its 95 % interval over images (``low``/``high``):
+    above 0 or not. Where the table has several training seeds, the interval is across them."""
+
+    table: str
+    where: dict
+    column: str
+    low: str
+    high: str
+
+    @property
+    def text(self) -> str:
+        return (f"{self.column}: reproduced if its 95 % interval (over images; across training seeds where there are "
+                "several) is above 0, not reproduced otherwise")
+
+    def __call__(self, tables: ReadTable) -> Evidence:
+        found = rows(tables(self.table), self.where)
+        if one_seed(found):
+            r = found.iloc[0]
+            value, low, high, basis = float(r[self.column]), float(r[self.low]), float(r[self.high]), "over images"
+        else:
+            (value, low, high), basis = t_interval(found[self.column]), f"across {found[SEED].nunique()} seeds"
+        if np.isnan(value):
+            return Evidence("untestable here", f"no {self.column} to read: the maps could not be scored (no object masks?)")
+        above = low > 0
+        return Evidence("reproduced" if above else "not reproduced",
+                        f"interval {'above' if above else 'not above'} 0 ({basis})", value, low, high)
+
+
+@dataclass(frozen=True)
+class Survives:
+    """``rule``, decided only where ``control`` is reproduced: a reading of maps says something about
+    the trained model only where its maps beat a control's (Adebayo et al. 2018). A failed control
+    makes the claim not reproduced, whatever the maps look like."""
+
+    control: Beyond
+    rule: Callable
+
+    @property
+    def table(self) -> str:
+        return self.rule.table
+
+    @property
+    def text(self) -> str:
+        return f"not reproduced unless the control holds ({self.control.table}: {self.control.text}); then {self.rule.text}"
+
+    def __call__(self, tables: ReadTable) -> Evidence:
+        check = self.control(tables)
+        if check.verdict != "reproduced":
+            return Evidence("not reproduced", f"the maps do not beat the control ({self.control.table}, {self.control.column} "
+                                              f"{check.value:.3g}, interval {check.low:.3g} to {check.high:.3g})")
+        found = self.rule(tables)
+        return Evidence(found.verdict, f"{found.reason}; control holds ({self.control.column} {check.value:.3g})",
+                        found.value, found.low, found.high)
+
+
+@dataclass(frozen=True)
 class Extreme:
     """Whether ``item`` has the largest (or smallest) value of ``columns`` (their mean when several)
     among the rows of ``table``, a property of one model's maps that the paper reads off a table."""
