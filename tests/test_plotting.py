@@ -119,3 +119,13 @@ def test_example_labels_break_before_the_prediction_so_they_fit_a_panel():
     maps = {"labels": np.array([1]), "preds": np.array([1])}
     label = classification_plots.example_label(maps, ["clean", "contaminated"], 0)
     assert label == "contaminated\n(predicted contaminated)" and max(map(len, label.splitlines())) <= 24
+
+
+def test_road_figure_has_a_panel_per_variance_and_a_colour_per_model_only_where_there_are_several():
+    one = pd.DataFrame({"model": "ResNet50", "method": ["gradcam", "random"] * 4, "image": np.repeat(np.arange(4), 2),
+                        "road": np.linspace(-0.2, 0.3, 8)})
+    fig = explain_plots.road_bars(one, "one model")
+    assert len(fig.axes) == 1 and fig.axes[0].get_legend() is None
+    several = pd.concat([one.assign(model=m, variance=v) for m in ("a", "b") for v in (0.0, 1.5)])
+    fig = explain_plots.road_bars(several, "two models, two variances")
+    assert len(fig.axes) == 2 and len(fig.legends) == 1

@@ -137,9 +137,10 @@ def road_bars(table: pd.DataFrame, title: str) -> plt.Figure:
     """ROAD score of each method's maps (rows of ``classification.sanity.faithfulness_table``, the
     random-map baseline among them): the mean over images with its 95 % bootstrap interval, one
     colour per model where there are several, one panel per noise variance where there is one."""
-    grid = sns.catplot(table, x="method", y="road", hue="model" if table.model.nunique() > 1 else None,
+    several = table.model.nunique() > 1
+    grid = sns.catplot(table, x="method", y="road", hue="model" if several else None,
                        col="variance" if "variance" in table else None, kind="point", errorbar=("ci", 95), seed=0,
-                       linestyle="none", dodge=0.4, height=3, aspect=1.3)
+                       linestyle="none", dodge=0.4 if several else False, height=3, aspect=1.3)
     for ax in grid.axes.flat:
         ax.axhline(0, color="k", lw=0.8, ls=":")  # above: removing what the map points at hurts more than the rest
         ax.tick_params(axis="x", rotation=30)
