@@ -81,6 +81,9 @@ def test_randomisation_table_pairs_each_image_with_its_randomised_map():
     assert list(summary.index) == ["gradcam"] and summary.loc["gradcam", "images"] == 6
     t, r = (table[table.state == s].set_index("image").iou for s in ("trained", "randomised"))
     assert summary.loc["gradcam", "iou_difference"] == pytest.approx((t - r).mean())
+    paired = (t - r).notna()  # the means are over the images where both maps are scored, so they subtract
+    assert summary.loc["gradcam", "iou_images"] == paired.sum()
+    assert summary.loc["gradcam", "iou_trained"] - summary.loc["gradcam", "iou_randomised"] == pytest.approx((t - r).mean())
     assert summary.loc["gradcam", "iou_difference_low"] <= summary.loc["gradcam", "iou_difference"] <= summary.loc["gradcam", "iou_difference_high"]
 
 

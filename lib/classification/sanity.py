@@ -123,9 +123,10 @@ def randomisation_under_noise(models: dict[str, nn.Module], images: np.ndarray, 
 
 def randomisation_summary(table: pd.DataFrame, values=("iou", "energy_share")) -> pd.DataFrame:
     """Per method (and model, seed or variance, where ``table`` has such columns): the mean of
-    each of ``values`` for the trained model and its randomised copy, the paired difference
-    (trained minus randomised) with its 95 % t-interval over images and the Wilcoxon p-value, and
-    the mean rank correlation between the two maps."""
+    each of ``values`` for the trained model and its randomised copy over the images where both
+    maps can be scored (``<value>_images``), the paired difference (trained minus randomised) with
+    its 95 % t-interval over those images and the Wilcoxon p-value, and the mean rank correlation
+    between the two maps."""
     keys = [k for k in (SEED, "model", "variance", "method") if k in table]
     rows = []
     for key, g in table.groupby(keys, sort=False):
@@ -133,9 +134,11 @@ def randomisation_summary(table: pd.DataFrame, values=("iou", "energy_share")) -
         row = {**dict(zip(keys, key)), "images": len(wide["trained"]),
                "rank_correlation": wide["randomised"]["rank_correlation"].mean()}
         for v in values:
-            diff = (wide["trained"][v] - wide["randomised"][v]).dropna()  # empty without object masks
+            # the images where both maps can be scored (a flat map has no energy share; none without object masks)
+            pair = pd.concat({"trained": wide["trained"][v], "randomised": wide["randomised"][v]}, axis=1).dropna()
+            diff = pair.trained - pair.randomised
             mean, low, high = t_interval(diff) if len(diff) else (np.nan, np.nan, np.nan)
-            row.update({f"{v}_trained": wide["trained"][v].mean(), f"{v}_randomised": wide["randomised"][v].mean(),
+            row.update({f"{v}_images": len(pair), f"{v}_trained": pair.trained.mean(), f"{v}_randomised": pair.randomised.mean(),
                         f"{v}_difference": mean, f"{v}_difference_low": low, f"{v}_difference_high": high,
                         f"{v}_wilcoxon_p": stats.wilcoxon(diff).pvalue if np.any(diff != 0) else np.nan})
         rows.append(row)
