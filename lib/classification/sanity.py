@@ -29,7 +29,8 @@ from pytorch_grad_cam.utils.model_targets import ClassifierOutputSoftmaxTarget
 from scipy import stats
 from torch import nn
 
-from ..explain import GUIDED, cams
+from ..explain import cams
+from ..study.papers import GUIDED
 from ..study.seeding import seed_everything
 from ..study.seeds import SEED, t_interval
 from .robustness import maps, min_max, noisy, normalised_batch, score_maps

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..explain import GUIDED
 from . import paths, papers
 from .cache import atomic_write_text
 from .evidence import VERDICTS, Evidence
@@ -140,7 +139,7 @@ CLAIMS: tuple[Claim, ...] = (
                                    Concentrated("droplet_highlight_regions", {"map": "Grad-CAM"})))),
     Claim("xu-droplet-guided-edges", "xu2024", "§4.3 Fig. 12",
           "Guided Grad-CAM shows the droplets' edges", "qualitative",
-          Given(DROPLETS, Survives(beats_randomised("droplet_randomisation_control", {"method": GUIDED}),
+          Given(DROPLETS, Survives(beats_randomised("droplet_randomisation_control", {"method": papers.GUIDED}),
                                    Concentrated("droplet_highlight_regions", {"map": "Guided Grad-CAM"}, parts=("edge",)))),
           note="Guided Backpropagation draws edges even in untrained networks (Adebayo et al. 2018): the control decides"),
     Claim("xu-droplet-maps-faithful", "xu2024", "abstract; §4.3; conclusion (3)",

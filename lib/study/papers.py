@@ -38,6 +38,9 @@ XU2024_SELECTED_VARIANT = "CBAM"
 # The two detectors xu2024 compares throughout, under the names the study gives its variants.
 XU2024_BASELINE = "YOLOv5"
 XU2024_SELECTED = f"YOLOv5-{XU2024_SELECTED_VARIANT}"
+# xu2024 Eq. 3's Guided Grad-CAM under the name the study's map checks give it, beside the CAM
+# methods' names of the grad-cam package ("gradcam", "layercam", ...).
+GUIDED = "guided gradcam"
 
 # liu2023 Fig. 3 (text of §3): confidence of the predicted class at two noise variances.
 LIU2023_FIG3 = pd.DataFrame(
