@@ -6,6 +6,7 @@ from lib.data import cards, plots as data_plots, read
 from lib.detection import plots as detection_plots
 from lib.explain import plots as explain_plots
 from lib.study import papers, plots as study_plots
+from lib.study.seeds import across_seeds
 
 def test_grids_and_distributions_draw_one_panel_per_image(tiny_sets):
     objects = read.detection_objects(tiny_sets["microparts"])
@@ -129,3 +130,13 @@ def test_road_figure_has_a_panel_per_variance_and_a_colour_per_model_only_where_
     several = pd.concat([one.assign(model=m, variance=v) for m in ("a", "b") for v in (0.0, 1.5)])
     fig = explain_plots.road_bars(several, "two models, two variances")
     assert len(fig.axes) == 2 and len(fig.legends) == 1
+
+
+def test_entry_intervals_draw_one_row_per_entry_and_a_panel_per_score():
+    per_seed = pd.DataFrame({"seed": [0, 0, 1, 1], "model": ["a", "b"] * 2, "method": "gradcam", "iou": [0.2, 0.4, 0.3, 0.5],
+                             "energy_share": [0.5, 0.6, 0.55, 0.65]})
+    across = across_seeds(per_seed, ["model", "method"], ["iou", "energy_share"])
+    fig = classification_plots.entry_intervals(across, {"iou": "IoU", "energy_share": "energy"})
+    assert len(fig.axes) == 2 and [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["a, gradcam", "b, gradcam"]
+    one = classification_plots.entry_intervals(across_seeds(per_seed[per_seed.seed == 0], ["model", "method"], ["iou"]), {"iou": "IoU"})
+    assert len(one.axes) == 1

@@ -98,6 +98,25 @@ def score_curves(summary: pd.DataFrame, scores: dict[str, str]) -> plt.Figure:
     return fig
 
 
+def entry_intervals(across: pd.DataFrame, scores: dict[str, str]) -> plt.Figure:
+    """Each entry of ``across`` (index: model, method; from ``seeds.across_seeds``) as its mean
+    across seeds with the 95 % t-interval, one panel per score (column -> axis label), entries top
+    to bottom in the table's order (liu2023 Fig. 5 scored)."""
+    labels = [f"{model}, {method}" for model, method in across.index]
+    y = np.arange(len(labels))
+    fig, axes = plt.subplots(1, len(scores), figsize=(3.4 * len(scores) + 1.8, 0.32 * len(labels) + 1.2), sharey=True,
+                             squeeze=False)
+    for ax, (col, label) in zip(axes[0], scores.items()):
+        mean = across[col].to_numpy(float)
+        low, high = across[f"{col}_low"].fillna(across[col]), across[f"{col}_high"].fillna(across[col])  # one seed: no bar
+        ax.errorbar(mean, y, xerr=[mean - low.to_numpy(float), high.to_numpy(float) - mean], fmt="o", ms=4, capsize=2, color="0.25")
+        ax.set_xlabel(label)
+    axes[0, 0].set_yticks(y, labels, fontsize=7)
+    axes[0, 0].invert_yaxis()
+    fig.tight_layout()
+    return fig
+
+
 def example_label(maps, classes, i: int) -> str:
     """Row label of example ``i``: its class over the predicted one, on two lines so that the
     longest ("contaminated / predicted contaminated") fits beside a panel."""
