@@ -295,9 +295,52 @@ def test_training_exposure_counts_features_at_least_this_occluded():
 
 def test_comparison_table_joins_scores_history_and_sizes():
     table = pd.DataFrame({"precision": [0.5], "recall": [0.6], "map50": [0.7], "map50_95": [0.4]}, index=["all"])
-    history = pd.DataFrame({"epoch": [1, 2, 3], "elapsed_s": [12.0, 22.0, 33.0], "map50_95": [0.1, 0.5, 0.3]})
+    history = pd.DataFrame({"epoch": [1, 2, 3, 4, 5, 6, 7, 8], "elapsed_s": [12.0, 22.0, 33.0, 44, 55, 66, 77, 88],
+                            "map50_95": [0.1, 0.5, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3],
+                            "map50": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 0.9]})
     sizes = pd.DataFrame({"parameters_n": [100], "gflops_n_64": [0.5]}, index=["YOLOv5"])
     out = evaluation.comparison_table({"YOLOv5": (table, {"inference": 3.0})}, {"YOLOv5": history}, sizes, "n", 64)
     row = out.loc["YOLOv5"]
     assert (row.map50_95, row.val_map50_95_kept, row.kept_epoch) == (0.4, 0.5, 2)
     assert (row.parameters, row.gflops, row.train_s_per_epoch, row.inference_ms_per_image) == (100, 0.5, 11.0, 3.0)
+    assert row.val_map50_last_quarter_gain == pytest.approx(0.9 - 0.6)  # epoch 8 against epoch 6
+    assert np.isnan(row.map50_unoccluded) and np.isnan(row.map50_95_unoccluded)
+    clean = table.assign(map50=0.95, map50_95=0.75)
+    row = evaluation.comparison_table({"YOLOv5": (table, {"inference": 3.0})}, {"YOLOv5": history}, sizes, "n", 64,
+                                      unoccluded={"YOLOv5": clean}).loc["YOLOv5"]
+    assert (row.map50, row.map50_unoccluded, row.map50_95_unoccluded) == (0.7, 0.95, 0.75)
+
+
+def _with_covers(micro, tmp_path, covers):
+    """A copy of ``micro`` whose objects.csv gives the test features the covered fractions ``covers``."""
+    copy = tmp_path / "micro"
+    shutil.copytree(micro, copy)
+    objects = pd.read_csv(copy / "objects.csv")
+    test = objects.split == "test"
+    objects.loc[test, "occluded_fraction"] = covers(objects[test])
+    objects.to_csv(copy / "objects.csv", index=False)
+    return copy, objects[test]
+
+
+def test_unoccluded_view_holds_the_test_images_without_a_covered_feature(detector, micro, tmp_path):
+    artifact, config = detector
+    folder, test = _with_covers(micro, tmp_path, lambda t: np.where(t.image == t.image.min(), 0.4, 0.0))
+    with evaluation.unoccluded_view(folder) as view:
+        kept = sorted(p.stem for p in (view / "images" / "test").iterdir())
+        assert kept == sorted(set(test.image) - {test.image.min()}) and len(kept) > 0
+        assert sorted(p.stem for p in (view / "labels" / "test").iterdir()) == kept
+        table, _ = evaluation.evaluate(artifact, view, imgsz=config.imgsz)
+        assert table.loc["all", "instances"] == (test.image != test.image.min()).sum()
+    assert not view.exists()  # nothing is left behind
+    runs = {0: {"CBAM": artifact}}
+    unoccluded, images = evaluation.unoccluded_scores(runs, folder, imgsz=config.imgsz)
+    assert images == len(kept) and unoccluded[0]["CBAM"].equals(table)
+
+
+def test_unoccluded_view_is_none_where_covers_are_unknown_or_everywhere(micro, tmp_path):
+    unknown, _ = _with_covers(micro, tmp_path / "a", lambda t: np.nan)
+    everywhere, _ = _with_covers(micro, tmp_path / "b", lambda t: 0.2)
+    for folder in (unknown, everywhere):
+        with evaluation.unoccluded_view(folder) as view:
+            assert view is None
+        assert evaluation.unoccluded_scores({0: {}}, folder, imgsz=64) == ({}, 0)

@@ -30,7 +30,9 @@ from .seeding import seed_everything
 #: papers' spelling. Every other column is saved under its own name.
 LABELS = {
     "map50": "mAP50", "map50_95": "mAP50-95", "gflops": "GFLOPs",
+    "map50_unoccluded": "mAP50 (unoccluded images)", "map50_95_unoccluded": "mAP50-95 (unoccluded images)",
     "val_map50_95_kept": "val mAP50-95 (kept epoch)", "kept_epoch": "kept epoch",
+    "val_map50_last_quarter_gain": "val mAP50 gain, last quarter of epochs",
     "train_s_per_epoch": "train s/epoch", "inference_ms_per_image": "inference ms/image",
     "step_s_median": "step_s (median)", "ratio_to_baseline": "ratio to baseline",
     "vs_baseline_points": "vs baseline (points)", "vs_other_attention_points": "vs other attention variants (points)",
