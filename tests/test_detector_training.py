@@ -344,3 +344,16 @@ def test_unoccluded_view_is_none_where_covers_are_unknown_or_everywhere(micro, t
         with evaluation.unoccluded_view(folder) as view:
             assert view is None
         assert evaluation.unoccluded_scores({0: {}}, folder, imgsz=64) == ({}, 0)
+
+
+def test_recall_by_cover_counts_found_features_per_band_of_the_scenes_own_cover():
+    feats = pd.DataFrame({"occluded_fraction": [0.0, 0.0, 0.2, 0.3, 0.45, 0.6, 0.9, 1.0]})
+    best = {"YOLOv5": np.array([0.9, 0.1, 0.5, 0.2, 0.3, 0.24, 0.8, 0.0]), "other": np.ones(8)}
+    table = evaluation.recall_by_cover(best, feats).set_index(["model", "cover"])
+    assert list(table.loc["YOLOv5"].index) == ["uncovered", "0%-30%", "30%-50%", "50%-70%", "70%-100%"]
+    assert table.loc["YOLOv5", "features"].tolist() == [2, 2, 1, 1, 2]  # 0.3 closes (0, 30 %]; 1.0 the last band
+    assert table.loc["YOLOv5", "recall"].tolist() == [0.5, 0.5, 1.0, 0.0, 0.5]  # found at conf >= 0.25
+    assert table.loc["other", "recall"].tolist() == [1.0] * 5
+    assert evaluation.recall_by_cover(best, feats, conf=0.95).loc[lambda t: t.model == "YOLOv5", "recall"].sum() == 0
+    unknown = feats.assign(occluded_fraction=[np.nan] + [0.0] * 7)
+    assert evaluation.recall_by_cover(best, unknown).empty

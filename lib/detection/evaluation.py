@@ -172,6 +172,33 @@ def occluder_false_positives(artifacts: dict[str, Path], folder: str | Path, rat
     return pd.DataFrame(rows)
 
 
+COVER_BANDS = (0.3, 0.5, 0.7, 1.0)  # upper edges of the covered-fraction bands above 0
+
+
+def recall_by_cover(confidences: dict[str, np.ndarray], feats: pd.DataFrame, *, conf: float = 0.25,
+                    bands=COVER_BANDS) -> pd.DataFrame:
+    """Per detector and band of covered fraction: how many labelled features the band holds and the
+    share found, a same-class detection of confidence >= ``conf`` at IoU >= 0.5 with the box
+    (``confidences[name][i]`` is feature i's best, as
+    :func:`lib.detection.heatmap_scores.detection_confidences` gives it).
+
+    The cover is the scene's own (``occluded_fraction``, the generator's jaw), so this reads the
+    unmodified test split by how occluded each feature already is: "uncovered", then the bands
+    (0, 30 %], (30, 50 %], ... Empty where the covers are unknown (a real set without masks)."""
+    covered = feats["occluded_fraction"].to_numpy(float)
+    if np.isnan(covered).any():
+        return pd.DataFrame(columns=["model", "cover", "features", "recall"])
+    edges = [-np.inf, 0.0, *bands]
+    labels = ["uncovered", *(f"{lo:.0%}-{hi:.0%}" for lo, hi in zip((0.0, *bands[:-1]), bands))]
+    band = pd.cut(covered, edges, labels=labels)
+    rows = []
+    for name, best in confidences.items():
+        found = pd.Series(np.asarray(best) >= conf).groupby(band, observed=False)
+        rows.append(pd.DataFrame({"model": name, "cover": labels, "features": found.size().to_numpy(),
+                                  "recall": found.mean().to_numpy()}))
+    return pd.concat(rows, ignore_index=True)
+
+
 def complexity(variant: str, scale: str, nc: int, imgsz: int) -> dict:
     """Parameters and GFLOPs of ``variant`` at a square input of ``imgsz`` (thop, as ultralytics counts)."""
     from ultralytics.utils.torch_utils import get_flops, get_num_params
