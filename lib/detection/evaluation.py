@@ -172,11 +172,8 @@ def occluder_false_positives(artifacts: dict[str, Path], folder: str | Path, rat
     return pd.DataFrame(rows)
 
 
-COVER_BANDS = (0.3, 0.5, 0.7, 1.0)  # upper edges of the covered-fraction bands above 0
-
-
-def recall_by_cover(confidences: dict[str, np.ndarray], feats: pd.DataFrame, *, conf: float = 0.25,
-                    bands=COVER_BANDS) -> pd.DataFrame:
+def recall_by_cover(confidences: dict[str, np.ndarray], feats: pd.DataFrame, rates=(0.3, 0.5, 0.7), *,
+                    conf: float = 0.25) -> pd.DataFrame:
     """Per detector and band of covered fraction: how many labelled features the band holds and the
     share found, a same-class detection of confidence >= ``conf`` at IoU >= 0.5 with the box
     (``confidences[name][i]`` is feature i's best, as
@@ -184,13 +181,14 @@ def recall_by_cover(confidences: dict[str, np.ndarray], feats: pd.DataFrame, *, 
 
     The cover is the scene's own (``occluded_fraction``, the generator's jaw), so this reads the
     unmodified test split by how occluded each feature already is: "uncovered", then the bands
-    (0, 30 %], (30, 50 %], ... Empty where the covers are unknown (a real set without masks)."""
+    between the occlusion ``rates`` above 0, (0, r1], (r1, r2], ... (rk, 100 %]. Empty where the
+    covers are unknown (a real set without masks)."""
     covered = feats["occluded_fraction"].to_numpy(float)
     if np.isnan(covered).any():
         return pd.DataFrame(columns=["model", "cover", "features", "recall"])
-    edges = [-np.inf, 0.0, *bands]
-    labels = ["uncovered", *(f"{lo:.0%}-{hi:.0%}" for lo, hi in zip((0.0, *bands[:-1]), bands))]
-    band = pd.cut(covered, edges, labels=labels)
+    edges = [0.0, *sorted(r for r in rates if 0 < r < 1), 1.0]
+    labels = ["uncovered", *(f"{lo:.0%}-{hi:.0%}" for lo, hi in zip(edges, edges[1:]))]
+    band = pd.cut(covered, [-np.inf, *edges], labels=labels)
     rows = []
     for name, best in confidences.items():
         found = pd.Series(np.asarray(best) >= conf).groupby(band, observed=False)
