@@ -6,10 +6,15 @@ import pytest
 from lib.classification import resnet, training as classifier_training
 from lib.data import datasets, read
 from lib.detection import training as detector_training
-from lib.study import paths
+from lib.study import goldens, paths
 from lib.study.profiles import DataSpec
 
 matplotlib.use("Agg")  # figures are drawn, never shown
+
+
+def pytest_collection_modifyitems(items):
+    """nbval compares the golden copies' numbers within tests/golden/tolerances.toml (lib/study/goldens.py)."""
+    goldens.tolerate_numbers(items)
 
 
 @pytest.fixture

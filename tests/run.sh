@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 source lib/ensure_env.sh
 ensure_env || exit 1
 # One numerical setup on every x86-64 machine with AVX2 (AVX2 kernels, two threads; see
-# lib/study/numerics.py), so that the golden copies do not depend on the processor they were made on.
+# lib/study/numerics.py); what still differs between processor makes is compared within the measured
+# tolerances of tests/golden/tolerances.toml (lib/study/goldens.py, hooked in by tests/conftest.py).
 pins="$(python -m lib.study.numerics)"  # a failure here stops the run (set -e)
 eval "$pins"
 # Deterministic, quiet notebook runs: no progress bars, no ultralytics chatter or network.

@@ -11,6 +11,10 @@ read these variables when they load, so they must be in the environment before P
 ``tests/run.sh`` exports the output of ``python -m lib.study.numerics``, and the pipeline hands them
 to the notebook kernels.
 
+Under the pin a machine reproduces its own golden copies to the last digit, but an Intel Xeon and
+an AMD EPYC still differ in the smoke detectors' heatmap scores: nbval compares those numbers
+within tolerances measured between the two (:mod:`lib.study.goldens`).
+
 Reference runs (``run_all.sh`` without ``--update-golden``) use the machine as it is, and every
 notebook header says what that was (:func:`describe`). torch is imported inside the functions,
 so that ``python -m lib.study.numerics`` and the pipeline stay light.
