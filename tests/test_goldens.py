@@ -64,7 +64,7 @@ def test_other_machines_outputs_are_accepted(record, stem):
     pass against the committed ones: the tolerances cover the spread they were derived from."""
     name = f"{stem}.ipynb"
     code, cells = goldens.read_checked(str(record), name)
-    if code != goldens.code_fingerprint(nbformat.read(GOLDEN / name, 4)):
+    if code != goldens.executed_code_digest(nbformat.read(GOLDEN / name, 4)):
         pytest.skip(f"{record.name} holds {stem} executed from other code; record it again on that machine "
                     "(python -m lib.study.goldens record --help)")
     table = goldens.spread(golden(name), cells, stem, TOLERANCES)
@@ -116,7 +116,7 @@ def test_a_moved_highlight_threshold_fails_golden_04(tmp_path):
     failure = pipeline.execute(paths.REPO_ROOT / "notebooks" / name, tmp_path / name, {"highlight_threshold": 0.6}, env)
     assert failure is None, failure
     code, cells = goldens.read_checked(str(tmp_path), name, SANITIZE)
-    assert code == goldens.code_fingerprint(nbformat.read(GOLDEN / name, 4))
+    assert code == goldens.executed_code_digest(nbformat.read(GOLDEN / name, 4))
     table = goldens.spread(golden(name), cells, "04_heatmap_iou", TOLERANCES)
     assert table.text_equal.all() and not table.accepted.all()
 

@@ -31,6 +31,7 @@ from pathlib import Path
 import nbformat
 
 from . import paths
+from .cache import atomic_write_text
 
 TOLERANCES = paths.REPO_ROOT / "tests" / "golden" / "tolerances.toml"
 SANITIZE = paths.REPO_ROOT / "tests" / "nbval_sanitize.cfg"
@@ -194,18 +195,20 @@ def tolerate_numbers(items, tolerances: Tolerances | None = None) -> None:
 Checked = list[tuple[int, str, dict[str, list[str]]]]  # each checked cell's number, code and flattened outputs
 
 
+def code_cells(nb) -> list:
+    """A notebook's code cells as nbval numbers them, papermill's injected parameters left out."""
+    return [c for c in nb.cells if c.cell_type == "code" and "injected-parameters" not in c.metadata.get("tags", [])]
+
+
 def checked(nb, sanitize=lambda s: s) -> Checked:
-    """The cells nbval checks under ``--nbval-lax``: nbval's cell number (the index among code
-    cells, papermill's injected parameters left out), code and outputs."""
-    code = [c for c in nb.cells if c.cell_type == "code" and "injected-parameters" not in c.metadata.get("tags", [])]
-    return [(i, c.source, flatten(c.outputs, sanitize)) for i, c in enumerate(code) if c.source.startswith(CHECK_MARKER)]
+    """The cells nbval checks under ``--nbval-lax``: nbval's cell number, code and outputs."""
+    return [(i, c.source, flatten(c.outputs, sanitize)) for i, c in enumerate(code_cells(nb)) if c.source.startswith(CHECK_MARKER)]
 
 
-def code_fingerprint(nb) -> str:
-    """What a notebook's outputs follow from: the code of all its cells (papermill's injected
-    parameters left out). Two executions compare only where this agrees."""
-    code = [c.source for c in nb.cells if c.cell_type == "code" and "injected-parameters" not in c.metadata.get("tags", [])]
-    return hashlib.sha256(json.dumps(code).encode()).hexdigest()[:16]
+def executed_code_digest(nb) -> str:
+    """What a notebook's outputs follow from: the code of all its cells. Two executions are
+    compared only where this agrees."""
+    return hashlib.sha256(json.dumps([c.source for c in code_cells(nb)]).encode()).hexdigest()[:16]
 
 
 def read_notebook(where: str, name: str):
@@ -225,7 +228,7 @@ def read_checked(where: str, name: str, sanitize=lambda s: s) -> tuple[str, Chec
         entry = json.loads(Path(where).read_text())["notebooks"][Path(name).stem]
         return entry["code"], [(c["cell"], c["source"], c["outputs"]) for c in entry["cells"]]
     nb = read_notebook(where, name)
-    return code_fingerprint(nb), checked(nb, sanitize)
+    return executed_code_digest(nb), checked(nb, sanitize)
 
 
 def spread(a: Checked, b: Checked, notebook: str, tolerances: Tolerances | None = None):
@@ -271,14 +274,14 @@ def record(where: str, out: Path, machine: str, names: list[str]) -> None:
         code, cells = read_checked(where, name, sanitize)
         notebooks[Path(name).stem] = {"code": code, "cells": [{"cell": i, "source": s, "outputs": o} for i, s, o in cells]}
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"machine": machine, "from": where, "notebooks": notebooks}, indent=1) + "\n")
+    atomic_write_text(out, json.dumps({"machine": machine, "from": where, "notebooks": notebooks}, indent=1) + "\n")
 
 
 def golden_names() -> list[str]:
     return sorted(p.name for p in (paths.REPO_ROOT / "tests" / "golden").glob("[0-9][0-9]_*.ipynb"))
 
 
-def main(argv=None) -> int:
+def command_line(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lib.study.goldens", description=__doc__.split("\n\n")[0])
     where = "a git revision (its tests/golden/), a folder of executed golden copies, or a record (.json)"
     commands = parser.add_subparsers(dest="command", required=True)
@@ -293,6 +296,15 @@ def main(argv=None) -> int:
         command.add_argument("--notebooks", nargs="*", default=None, help="file names (default: every golden copy)")
     args = parser.parse_args(argv)
     names = args.notebooks or golden_names()
+    try:
+        return _run(args, names)
+    except subprocess.CalledProcessError as e:
+        parser.error(f"git could not read {e.cmd[-1]}: {e.stderr.strip()}")
+    except (OSError, KeyError, ValueError) as e:
+        parser.error(f"{type(e).__name__}: {e}")
+
+
+def _run(args, names: list[str]) -> int:
     if args.command == "record":
         record(args.a, args.out, args.machine, names)
         return 0
@@ -317,4 +329,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(command_line())
