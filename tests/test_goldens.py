@@ -1,6 +1,7 @@
 """The golden copies' numbers are compared within measured tolerances (lib/study/goldens.py), and
 that comparison still fails where it must: a number moved beyond its tolerance, a changed word or
 count, a real change of a result."""
+import itertools
 import json
 import re
 import subprocess
@@ -69,6 +70,18 @@ def test_other_machines_outputs_are_accepted(record, stem):
                     "(python -m lib.study.goldens record --help)")
     table = goldens.spread(golden(name), cells, stem, TOLERANCES)
     assert table.accepted.all(), table[~table.accepted].to_string()
+
+
+def test_the_recorded_machines_accept_each_other():
+    """Each recorded machine's outputs as the golden copies and another's as the new run, both ways."""
+    records = sorted(MACHINES.glob("*.json"))
+    assert len(records) >= 2, "the tolerances need the outputs of two kinds of machine"
+    for a, b in itertools.permutations(records, 2):
+        for stem in json.loads(a.read_text())["notebooks"]:
+            (code_a, cells_a), (code_b, cells_b) = (goldens.read_checked(str(r), f"{stem}.ipynb") for r in (a, b))
+            if code_a == code_b:
+                table = goldens.spread(cells_a, cells_b, stem, TOLERANCES)
+                assert table.accepted.all(), f"{a.stem} against {b.stem}:\n" + table[~table.accepted].to_string()
 
 
 def numbered_cell(name):
