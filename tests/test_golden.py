@@ -2,15 +2,14 @@
 import nbformat
 import pytest
 
-from lib.study import paths, pipeline
+from lib.study import goldens, paths, pipeline
 
-GOLDEN = paths.REPO_ROOT / "tests" / "golden"
+GOLDEN = goldens.GOLDEN
 NOTEBOOKS = pipeline.discover(paths.REPO_ROOT / "notebooks")
 
 
 def code_cells(nb):
-    return [c.source for c in pipeline.strip_run_note(nb).cells
-            if c.cell_type == "code" and "injected-parameters" not in c.metadata.get("tags", [])]
+    return [c.source for c in goldens.code_cells(pipeline.strip_run_note(nb))]
 
 
 def test_the_study_has_notebooks():

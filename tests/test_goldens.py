@@ -12,7 +12,7 @@ import pytest
 
 from lib.study import goldens, paths, pipeline
 
-GOLDEN = paths.REPO_ROOT / "tests" / "golden"
+GOLDEN = goldens.GOLDEN
 MACHINES = GOLDEN / "machines"  # the checked outputs of the golden copies as other machines executed them
 TOLERANCES = goldens.Tolerances.load()
 SANITIZE = goldens.sanitizer()

@@ -30,10 +30,11 @@ from pathlib import Path
 
 import nbformat
 
-from . import paths
+from . import paths, pipeline
 from .cache import atomic_write_text
 
-TOLERANCES = paths.REPO_ROOT / "tests" / "golden" / "tolerances.toml"
+GOLDEN = paths.REPO_ROOT / "tests" / "golden"  # the golden copies nbval checks
+TOLERANCES = GOLDEN / "tolerances.toml"
 SANITIZE = paths.REPO_ROOT / "tests" / "nbval_sanitize.cfg"
 CHECK_MARKER = "# NBVAL_CHECK_OUTPUT"
 # what nbval leaves out of its comparison (IPyNbFile.skip_compare, images included)
@@ -251,7 +252,7 @@ def spread(a: Checked, b: Checked, notebook: str, tolerances: Tolerances | None 
                 text_equal &= tx == ty
                 pairs += list(zip(nx, ny))
         beyond = [(abs(float(x) - float(y)) - max(unit(x), unit(y)), max(abs(float(x)), abs(float(y))))
-                  for x, y in pairs if x != y and not (math.isnan(float(x)) and math.isnan(float(y)))]
+                  for x, y in pairs if x != y]
         tolerance = tolerances.of(notebook, source)
         rows.append({
             "notebook": notebook, "cell": number, "code": (source.splitlines()[1:] or [""])[0][:40],
@@ -278,7 +279,7 @@ def record(where: str, out: Path, machine: str, names: list[str]) -> None:
 
 
 def golden_names() -> list[str]:
-    return sorted(p.name for p in (paths.REPO_ROOT / "tests" / "golden").glob("[0-9][0-9]_*.ipynb"))
+    return [p.name for p in pipeline.discover(GOLDEN)]
 
 
 def command_line(argv=None) -> int:
