@@ -1,11 +1,12 @@
 """The claims ledger: verdicts follow the tables, by the stated rules."""
+import numpy as np
 import pandas as pd
 import pytest
 
 from lib.study import claims, paths
 from lib.study.evidence import VERDICTS, Evidence, rises_with_depth
-from lib.study.verdicts import (Accuracy, Concentrated, Difference, Extreme, Given, Level, SavedDifference, Survives,
-                                WhileCorrect)
+from lib.study.verdicts import (Accuracy, AtLeast, AtVariance, Classifies, Concentrated, Difference, EveryModelLearned, Extreme, Given,
+                                Level, Readings, SavedDifference, Survives, Untestable)
 
 
 def tables_from(frames: dict[str, pd.DataFrame]):
@@ -79,15 +80,53 @@ def test_map_claims_wait_for_a_model_that_learned():
     assert rule(tables_from(accuracy_table(0.93) | stds)).verdict == "reproduced" and rule.table == "s"
 
 
-def test_a_confidence_counts_only_while_the_model_is_above_chance():
-    def noisy(accuracy):
-        return {"n": pd.DataFrame({"seed": [0, 1, 2], "model": "M", "variance": 0.6, "confidence": [0.95, 0.96, 0.94],
-                                   "accuracy": accuracy})}
-    rule = WhileCorrect(Level("n", {"model": "M", "variance": 0.6}, "confidence", 0.878, 0.05), chance=0.25)
-    wrong = rule(tables_from(noisy([0.26, 0.24, 0.27])))
-    assert wrong.verdict == "not reproduced" and "not above chance" in wrong.reason and wrong.value == pytest.approx(0.95)
-    assert rule(tables_from(noisy([0.9, 0.85, 0.95]))).verdict == "reproduced"
-    assert rule.table == "n" and "above chance (0.25" in rule.text
+def test_a_comparison_where_every_model_guesses_is_untestable():
+    def noisy(a, b):
+        return {"n": pd.DataFrame({"seed": [0, 1, 2] * 2, "model": ["A"] * 3 + ["B"] * 3, "variance": 0.6, "space": "normalised",
+                                   "confidence": [0.5, 0.52, 0.48, 0.9, 0.91, 0.92], "accuracy": a + b})}
+    rule = Classifies(Difference("n", "model", "A", "B", "confidence", 0.397, {"variance": 0.6}), "n",
+                      {"space": "normalised", "variance": 0.6}, ("A", "B"), chance=0.25)
+    guessing = rule(tables_from(noisy([0.26, 0.24, 0.27], [0.25, 0.27, 0.22])))
+    assert guessing.verdict == "untestable here" and "every compared model is at chance" in guessing.reason
+    assert "variance 0.6" in guessing.reason and "A 0.257" in guessing.reason
+    read = rule(tables_from(noisy([0.26, 0.24, 0.27], [0.9, 0.85, 0.95])))  # one of them still classifies
+    assert read.verdict == "reproduced" and "read at space normalised, variance 0.6" in read.reason
+    assert rule.table == "n" and "at chance (0.25)" in rule.text
+
+
+def test_every_model_of_every_seed_must_have_learned():
+    t = pd.DataFrame({"seed": [0, 0, 1, 1], "model": ["A", "B", "A", "B"], "accuracy": [0.95, 0.93, 0.91, 0.87]})
+    e = EveryModelLearned("t", 0.90)(tables_from({"t": t}))
+    assert e.verdict == "not reproduced" and "seed 1 B 0.870" in e.reason and e.value == pytest.approx(0.87)
+    assert "seed 0" not in e.reason
+    ok = EveryModelLearned("t", 0.85)(tables_from({"t": t}))
+    assert ok.verdict == "reproduced" and "2 seeds" in ok.reason and "seed 1 B" in ok.reason
+    gated = Given(EveryModelLearned("t", 0.90), Untestable("never read"))(tables_from({"t": t}))
+    assert gated.verdict == "untestable here" and "seed 1 B 0.870" in gated.reason
+
+
+def test_a_share_against_a_stated_level_and_readings_that_may_disagree():
+    t = pd.DataFrame({"seed": [0, 1, 2] * 2, "space": ["normalised"] * 3 + ["pixels"] * 3, "retained": [0.7, 0.6, 0.8, 0.1, 0.2, 0.1]})
+    at_least = {space: AtLeast("t", {"space": space}, "retained", 0.5) for space in ("normalised", "pixels")}
+    assert at_least["normalised"](tables_from({"t": t})).verdict == "reproduced"
+    low = at_least["pixels"](tables_from({"t": t}))
+    assert low.verdict == "not reproduced" and 0 <= low.low <= low.high <= 1
+    both = Readings((("normalised space", at_least["normalised"]), ("pixels space", at_least["pixels"])))
+    e = both(tables_from({"t": t}))
+    assert e.verdict == "reproduced" and "does not survive (pixels space: not reproduced)" in e.reason
+    assert e.value == pytest.approx(0.7) and both.table == "t"
+    same = Readings((("normalised space", at_least["normalised"]), ("again", at_least["normalised"])))(tables_from({"t": t}))
+    assert "survives again" in same.reason
+
+
+def test_a_rule_read_at_a_variance_per_seed_says_which():
+    t = pd.DataFrame({"seed": [0, 0, 1, 1], "space": "normalised", "model": ["A", "B"] * 2, "variance": [0.03, 0.03, 0.05, 0.05],
+                      "confidence": [0.5, 0.7, 0.4, 0.6]})
+    rule = AtVariance(Difference("t", "model", "A", "B", "confidence", None, {"space": "normalised"}), {"space": "normalised"})
+    e = rule(tables_from({"t": t}))
+    assert e.verdict == "reproduced" and "read at variance 0.03, 0.05 (seeds 0, 1)" in e.reason
+    missing = rule(tables_from({"t": t.assign(variance=[0.03, 0.03, np.nan, np.nan])}))
+    assert missing.verdict == "untestable here" and "seed 1" in missing.reason
 
 
 def control(difference, low, high, seeds=None):
@@ -182,3 +221,30 @@ def test_the_readme_block_is_replaced_not_stacked(tmp_path):
     text = readme.read_text()
     assert text.startswith("intro\n") and text.endswith("rest\n") and "old" not in text and text.count(claims.README_START) == 1
     assert not claims.update_readme(readme, tmp_path / "claims.csv")  # unchanged the second time
+
+
+def test_liu2023_rows_are_read_where_the_models_classify_and_at_the_matched_point():
+    models = ["ResNet50", "ResNet50+Dropout", "ResNet50+DropKey", "ResNet50+attention"]
+    seeds = [0, 1, 2]
+    sweep = pd.DataFrame([{"seed": s, "space": space, "model": m, "variance": v, claims.CONFIDENCE: 0.9, "p_true": 0.3,
+                           "accuracy": 0.25 + 0.01 * s, "retained": 0.25}
+                          for s in seeds for space in claims.NOISE_SPACES for m in models for v in (0.5, 0.6, 1.5, 2.0)])
+    learned = pd.DataFrame([{"seed": s, "model": m, "accuracy": 0.95} for s in seeds for m in models])
+    matched = pd.DataFrame([{"seed": s, "space": space, "model": m, "variance": 0.02 + 0.01 * s,
+                             claims.CONFIDENCE: {"ResNet50+DropKey": 0.8, "ResNet50+Dropout": 0.7}.get(m, 0.6) + 0.01 * s,
+                             "p_true": 0.5, "accuracy": 0.6, "iou": 0.3, "energy_share": 0.4, "road": 0.1 + 0.01 * s}
+                            for s in seeds for space in claims.NOISE_SPACES for m in models])
+    ledger = claims.ledger(tables_from({claims.LIU: sweep, "liu2023_test_accuracy": learned, claims.MATCHED: matched}),
+                           claims.of_paper("liu2023"))
+    at_chance = ledger.loc["liu-dropkey-vs-plain-06"]
+    assert at_chance.verdict == "untestable here" and "every compared model is at chance" in at_chance.reason
+    assert "variance 0.6" in at_chance.reason and "survives pixels space" in at_chance.reason
+    assert ledger.loc["liu-never-misclassifies"].verdict == "untestable here"
+    read = ledger.loc["liu-matched-dropkey-vs-plain"]
+    assert read.verdict == "direction only" and read.value == pytest.approx(0.2)  # short of the paper's +0.397
+    assert "read at variance 0.02, 0.03, 0.04 (seeds 0, 1, 2)" in read.reason and "survives pixels space" in read.reason
+    assert ledger.loc["liu-matched-dropkey-vs-dropout"].verdict == "direction only"
+    assert ledger.loc["liu-matched-localises"].verdict == "not reproduced"  # no difference in IoU
+    weak = claims.ledger(tables_from({claims.LIU: sweep, "liu2023_test_accuracy": learned.assign(
+        accuracy=[0.95] * 11 + [0.88]), claims.MATCHED: matched}), claims.of_paper("liu2023"))
+    assert (weak.verdict == "untestable here").all() and weak.reason.str.contains("seed 2 ResNet50\\+attention 0.880").all()

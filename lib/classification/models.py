@@ -1,5 +1,6 @@
 """The study's classification models as the notebooks use them: the classifier of a dataset at
-the study's profile, the liu2023 attention heads on its backbone, and their training records.
+the study's profile, liu2023's models (attention heads on its frozen backbone, then whole models
+trained from it, :mod:`.heads`), and their training records.
 
 Everything is trained once and then fetched from the cache (:mod:`.training`, :mod:`.heads`);
 nothing here is part of a cache key.
@@ -16,7 +17,7 @@ from ..data import datasets
 from ..data.read import CLASS_NAMES
 from ..study.reporting import Study
 from .dropkey import HeadConfig, load_head_model
-from .heads import train_head_model
+from .heads import finetune_model, train_head_model
 from .resnet import ClassifierConfig, load_classifier
 from .training import train_classifier
 
@@ -56,25 +57,34 @@ def study_heads(study: Study, folder: Path, base: Path, rate: float, mask_ratios
     return {key: train_head_model(folder, head, base, study.device) for key, head in head_configs(study, rate, mask_ratios).items()}
 
 
-def liu2023_models(base: Path, heads: dict, rate: float, device: str = "cpu") -> tuple[dict[str, nn.Module], dict]:
-    """The four models of liu2023 by its names (the DropKey model at ``rate``), and every loaded
-    head model by its key in ``heads``."""
+def liu2023_models(folder: Path, base: Path, heads: dict, rate: float, epochs: int, device: str = "cpu"
+                   ) -> tuple[dict[str, nn.Module], dict, dict[str, Path]]:
+    """liu2023's four models by its names, each trained whole for ``epochs`` from the classifier
+    ``base`` (the attention models from their head at ``heads``' keys "none", "dropout" and
+    ``rate``); every loaded head model (frozen backbone) by its key in ``heads``; and the whole
+    models' artifacts by name."""
     loaded = {key: load_head_model(a, device)[0] for key, a in heads.items()}
-    by_head = {"plain": load_classifier(base, device)[0], "none": loaded["none"], "dropout": loaded["dropout"], "dropkey": loaded[rate]}
-    return {name: by_head[head] for name, head in LIU2023_MODELS.items()}, loaded
+    starts = {"plain": base, "none": heads["none"], "dropout": heads["dropout"], "dropkey": heads[rate]}
+    artifacts = {name: finetune_model(folder, starts[head], epochs, device) for name, head in LIU2023_MODELS.items()}
+    models = {name: (load_classifier(a, device)[0] if LIU2023_MODELS[name] == "plain" else load_head_model(a, device)[0])
+              for name, a in artifacts.items()}
+    return models, loaded, artifacts
 
 
 def liu2023_replicas(study: Study, rate: float, mask_ratios, weights: str | None = None
-                     ) -> tuple[Path, dict[int, dict[str, nn.Module]], dict[int, dict]]:
+                     ) -> tuple[Path, dict[int, dict[str, nn.Module]], dict[int, dict], dict[int, dict[str, Path]]]:
     """liu2023's experiment once per training seed (:attr:`Study.seeds`): the droplet classifier
-    trained with that seed (liu2023's "ResNet50") and every head trained on its backbone with it.
-    Returns the droplet folder, the four models by seed (:func:`liu2023_models`) and every loaded
-    head model by seed and key."""
-    models, loaded = {}, {}
+    trained with that seed, every head trained on its frozen backbone, and the four whole models
+    trained from them (:func:`liu2023_models`, the profile's ``finetune_epochs``). Returns the
+    droplet folder, the four models by seed, every loaded head model by seed and key, and the
+    whole models' artifacts by seed and name."""
+    models, loaded, artifacts = {}, {}, {}
     for seed in tqdm(study.seeds, desc="liu2023 models", unit="seed"):
         folder, _, base = study_classifier(study, "droplets", weights, seed)
-        models[seed], loaded[seed] = liu2023_models(base, study_heads(study, folder, base, rate, mask_ratios), rate, study.device)
-    return folder, models, loaded
+        models[seed], loaded[seed], artifacts[seed] = liu2023_models(
+            folder, base, study_heads(study, folder, base, rate, mask_ratios), rate, study.profile.classifier.finetune_epochs,
+            study.device)
+    return folder, models, loaded, artifacts
 
 
 # -- training records -------------------------------------------------------------------------------

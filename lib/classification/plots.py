@@ -59,7 +59,8 @@ def curves_with_bands(summary: pd.DataFrame, value: str, ylabel: str, paper: pd.
     """``value`` (with ``<value>_low``/``<value>_high`` bands, from :func:`lib.study.seeds.across_seeds`)
     against noise variance, one line per model (index model, variance); the paper's points (index
     variance, a column per model) as open markers; optionally a second panel with the column
-    ``extra``, and the ``chance`` level as a dashed line on both."""
+    ``extra``, and the ``chance`` level as a dashed line on both. The variance axis is logarithmic
+    above the smallest variance swept."""
     models = list(dict.fromkeys(summary.index.get_level_values(0)))
     fig, axes = plt.subplots(1, 2 if extra else 1, figsize=(10 if extra else 5.2, 3.4), squeeze=False)
     ax = axes[0, 0]
@@ -74,6 +75,9 @@ def curves_with_bands(summary: pd.DataFrame, value: str, ylabel: str, paper: pd.
     ax.set_xlabel("noise variance"), ax.set_ylabel(ylabel)
     if extra:
         axes[0, 1].set_xlabel("noise variance"), axes[0, 1].set_ylabel(extra_label or extra)
+    variances = summary.index.get_level_values(1)
+    for a in axes[0]:  # linear up to the smallest noise swept, logarithmic beyond: small and large variances both readable
+        a.set_xscale("symlog", linthresh=float(variances[variances > 0].min()), linscale=0.5)
     if chance is not None:
         for a in axes[0]:
             a.axhline(chance, ls="--", lw=0.8, color="grey", label="chance")

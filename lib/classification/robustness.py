@@ -94,11 +94,17 @@ def noise_sweep(models: dict[str, torch.nn.Module], images: np.ndarray, labels: 
 def sweep_summary(sweep: pd.DataFrame) -> pd.DataFrame:
     """Per model and variance (and seed, where ``sweep`` has a ``seed`` column): the mean
     predicted-class confidence, true-class probability and accuracy over images (draws averaged
-    per image first) and the number of images."""
+    per image first), ``retained``: the share of the images the model classifies correctly when
+    clean that it still classifies correctly (NaN without a clean row), and the number of images."""
     keys = [k for k in (SEED, "model", "variance") if k in sweep]
     per_image = sweep.groupby([*keys, "image"], sort=False)[["p_pred", "p_true", "correct"]].mean()
-    return per_image.groupby(keys, sort=False).agg(p_pred=("p_pred", "mean"), p_true=("p_true", "mean"),
-                                                  accuracy=("correct", "mean"), images=("p_true", "size"))
+    summary = per_image.groupby(keys, sort=False).agg(p_pred=("p_pred", "mean"), p_true=("p_true", "mean"),
+                                                     accuracy=("correct", "mean"), images=("p_true", "size"))
+    flat = per_image.reset_index()
+    clean = flat[flat.variance == 0].drop(columns=["variance", "p_pred", "p_true"]).rename(columns={"correct": "clean"})
+    flat = flat.merge(clean, on=[k for k in (*keys, "image") if k != "variance"], how="left")
+    retained = flat[flat.clean == 1].groupby(keys, sort=False)["correct"].mean().rename("retained")
+    return summary.join(retained)[["p_pred", "p_true", "accuracy", "retained", "images"]]
 
 
 def confidence_beside_paper(summary: pd.DataFrame, paper: pd.DataFrame, label: str = "liu2023") -> pd.DataFrame:

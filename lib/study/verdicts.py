@@ -22,7 +22,7 @@ import pandas as pd
 from scipy import stats
 
 from .evidence import Evidence, rises_with_depth
-from .seeds import CONFIDENCE, SEED, t_interval
+from .seeds import CONFIDENCE, SEED, is_bounded, t_interval
 
 ReadTable = Callable[[str], pd.DataFrame]  # a saved table by name; raises MissingTable when there is none
 
@@ -97,7 +97,7 @@ class Level:
         if one_seed(found):
             value, low, high = float(found[self.column].iloc[0]), None, None
         else:
-            value, low, high = t_interval(found[self.column])
+            value, low, high = t_interval(found[self.column], bounded=is_bounded(self.column))
         reach = value if high is None else high
         ok = reach >= self.paper - self.tolerance
         return Evidence("reproduced" if ok else "not reproduced",
@@ -304,10 +304,11 @@ class Concentrated:
 
 @dataclass(frozen=True)
 class Given:
-    """``rule``, decided only where ``precondition`` is reproduced: the paper reads its maps off a
-    model that learned its task, and the maps of one that has not say nothing about the claim."""
+    """``rule``, decided only where ``precondition`` (:class:`Accuracy` or :class:`EveryModelLearned`)
+    is reproduced: the paper reads its maps off a model that learned its task, and the maps of one
+    that has not say nothing about the claim."""
 
-    precondition: Accuracy
+    precondition: Callable
     rule: Callable
 
     @property
@@ -322,19 +323,76 @@ class Given:
         first = self.precondition(tables)
         if first.verdict != "reproduced":
             return Evidence("untestable here", f"the model has not learned its task as the paper's did (accuracy "
-                                               f"{first.value:.3f}: {first.verdict})")
+                                               f"{first.value:.3f}: {first.verdict}; {first.reason})")
         return self.rule(tables)
 
 
 @dataclass(frozen=True)
-class WhileCorrect:
-    """``rule`` on a model's confidence, decided only where the model still classifies above chance
-    in the same rows: a paper's "predicts with confidence c" is of a correct prediction, and a model
-    that is as confident but wrong does not reproduce it."""
+class EveryModelLearned:
+    """Every model of every training seed reached ``level`` test accuracy (``table``: one row per
+    seed and model): the comparison of several trained models holds only if none of them failed
+    to learn. The value is the lowest accuracy."""
 
-    rule: Level
+    table: str
+    level: float
+
+    @property
+    def text(self) -> str:
+        return f"reproduced if every model of every training seed reaches {self.level:g} test accuracy"
+
+    def __call__(self, tables: ReadTable) -> Evidence:
+        t = tables(self.table)
+        failed = t[t["accuracy"] < self.level]
+        worst = t.loc[t["accuracy"].idxmin()]
+        if len(failed):
+            names = ", ".join(f"seed {r[SEED]} {r.model} {r.accuracy:.3f}" for _, r in failed.iterrows())
+            return Evidence("not reproduced", f"below {self.level:g}: {names}", float(worst.accuracy))
+        return Evidence("reproduced", f"every model of {t[SEED].nunique()} seeds at or above {self.level:g} (lowest: seed "
+                                      f"{worst[SEED]} {worst.model})", float(worst.accuracy))
+
+
+def _where(where: dict) -> str:
+    return ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in where.items())
+
+
+@dataclass(frozen=True)
+class Classifies:
+    """``rule``, read only where at least one of the compared ``models`` still classifies above
+    ``chance`` in ``table``'s rows ``where`` (the lower end of its accuracy's interval across seeds
+    above chance): a comparison of models that all guess, or a confidence of a model that guesses,
+    describes a regime the paper never shows."""
+
+    rule: Callable
+    table: str
+    where: dict
+    models: tuple[str, ...]
     chance: float
-    column: str = "accuracy"
+
+    @property
+    def text(self) -> str:
+        return (f"untestable where every compared model is at chance ({self.chance:g}) in {self.table} at {_where(self.where)}; "
+                f"then {self.rule.text}")
+
+    def __call__(self, tables: ReadTable) -> Evidence:
+        t = tables(self.table)
+        accuracy = {m: t_interval(rows(t, {**self.where, "model": m})["accuracy"], bounded=True) for m in self.models}
+        above = [m for m, (mean, low, _) in accuracy.items() if (mean if np.isnan(low) else low) > self.chance]
+        shown = ", ".join(f"{m} {mean:.3f}" for m, (mean, _, _) in accuracy.items())
+        if not above:
+            return Evidence("untestable here", f"at {_where(self.where)} every compared model is at chance ({shown}; chance "
+                                               f"{self.chance:g}): a regime the paper never shows")
+        found = self.rule(tables)
+        return Evidence(found.verdict, f"{found.reason}; read at {_where(self.where)}, accuracy {shown}", found.value, found.low,
+                        found.high)
+
+
+@dataclass(frozen=True)
+class AtVariance:
+    """``rule``, read at a noise variance chosen per training seed (``table``'s ``variance`` column
+    in rows ``where``): its reason says which."""
+
+    rule: Callable
+    where: dict
 
     @property
     def table(self) -> str:
@@ -342,17 +400,64 @@ class WhileCorrect:
 
     @property
     def text(self) -> str:
-        return (f"not reproduced unless the {self.column} in the same rows is above chance ({self.chance:g}; the "
-                f"lower end of its interval across seeds, where there are several); then {self.rule.text}")
+        return self.rule.text
 
     def __call__(self, tables: ReadTable) -> Evidence:
-        found = rows(tables(self.rule.table), self.rule.where)
-        accuracy, low, _ = t_interval(found[self.column])
-        confidence = self.rule(tables)
-        if (accuracy if np.isnan(low) else low) > self.chance:
-            return confidence
-        return Evidence("not reproduced", f"confident but not above chance: {self.column} {accuracy:.3f} "
-                                          f"(chance {self.chance:g})", confidence.value, confidence.low, confidence.high)
+        variances = rows(tables(self.table), self.where).groupby(SEED)["variance"].first()
+        found = self.rule(tables)
+        if variances.isna().any():
+            return Evidence("untestable here", f"no matched variance for seed {', '.join(map(str, variances[variances.isna()].index))}: "
+                                               "the plain model never falls halfway to chance in the sweep")
+        shown = ", ".join(f"{v:.3g}" for v in variances)
+        return Evidence(found.verdict, f"{found.reason}; read at variance {shown} (seeds {', '.join(map(str, variances.index))})",
+                        found.value, found.low, found.high)
+
+
+@dataclass(frozen=True)
+class AtLeast:
+    """A share the paper's statement implies, against a stated ``level``: reproduced if the
+    interval across seeds reaches it."""
+
+    table: str
+    where: dict
+    column: str
+    level: float
+
+    @property
+    def text(self) -> str:
+        return f"{self.column}: reproduced if its 95 % interval across training seeds reaches {self.level:g}"
+
+    def __call__(self, tables: ReadTable) -> Evidence:
+        value, low, high = t_interval(rows(tables(self.table), self.where)[self.column], bounded=is_bounded(self.column))
+        ok = (value if np.isnan(high) else high) >= self.level
+        return Evidence("reproduced" if ok else "not reproduced", f"interval {'reaches' if ok else 'below'} {self.level:g}",
+                        value, low, high)
+
+
+@dataclass(frozen=True)
+class Readings:
+    """One claim read under each plausible reading of what the paper left open, ``(name, rule)``
+    pairs, the first the one the paper's words favour: its value and verdict, and whether the
+    other readings give the same verdict."""
+
+    readings: tuple[tuple[str, Callable], ...]
+
+    @property
+    def table(self) -> str:
+        return self.readings[0][1].table
+
+    @property
+    def text(self) -> str:
+        first, *others = self.readings
+        return (f"{first[1].text}; read {first[0]}, and also {', '.join(n for n, _ in others)}: the verdict survives "
+                "where every reading gives it")
+
+    def __call__(self, tables: ReadTable) -> Evidence:
+        found = [(name, rule(tables)) for name, rule in self.readings]
+        (name, first), others = found[0], found[1:]
+        differ = [f"{n}: {e.verdict}" for n, e in others if e.verdict != first.verdict]
+        survives = (f"survives {', '.join(n for n, _ in others)}" if not differ else f"does not survive ({'; '.join(differ)})")
+        return Evidence(first.verdict, f"{name}: {first.reason}; {survives}", first.value, first.low, first.high)
 
 
 @dataclass(frozen=True)
