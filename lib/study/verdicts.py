@@ -400,7 +400,7 @@ class AtVariance:
 
     @property
     def text(self) -> str:
-        return self.rule.text
+        return f"{self.rule.text}; read at each seed's own variance"
 
     def __call__(self, tables: ReadTable) -> Evidence:
         variances = rows(tables(self.table), self.where).groupby(SEED)["variance"].first()
