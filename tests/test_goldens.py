@@ -77,7 +77,8 @@ def test_the_recorded_machines_accept_each_other():
     records = sorted(MACHINES.glob("*.json"))
     assert len(records) >= 2, "the tolerances need the outputs of two kinds of machine"
     for a, b in itertools.permutations(records, 2):
-        for stem in json.loads(a.read_text())["notebooks"]:
+        shared = json.loads(a.read_text())["notebooks"].keys() & json.loads(b.read_text())["notebooks"].keys()
+        for stem in sorted(shared):
             (code_a, cells_a), (code_b, cells_b) = (goldens.read_checked(str(r), f"{stem}.ipynb") for r in (a, b))
             if code_a == code_b:
                 table = goldens.spread(cells_a, cells_b, stem, TOLERANCES)

@@ -315,7 +315,11 @@ def _run(args, names: list[str]) -> int:
     sanitize = sanitizer()
     tables = []
     for n in names:
-        (code_a, a), (code_b, b) = read_checked(args.a, n, sanitize), read_checked(args.b, n, sanitize)
+        try:
+            (code_a, a), (code_b, b) = read_checked(args.a, n, sanitize), read_checked(args.b, n, sanitize)
+        except KeyError:
+            print(f"{n}: not in both records; not compared", file=sys.stderr)
+            continue
         if code_a != code_b:
             print(f"{n}: executed from different code on the two sides; not compared", file=sys.stderr)
             continue
@@ -325,7 +329,7 @@ def _run(args, names: list[str]) -> int:
         print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     rejected = table[~table.accepted]
     print(f"\n{len(rejected)} of {len(table)} checked cells fall outside their tolerance" if len(rejected) else
-          f"\nevery checked cell of {len(names)} notebook(s) is within its tolerance")
+          f"\nevery checked cell of {len(tables)} notebook(s) is within its tolerance")
     return 1 if len(rejected) else 0
 
 
