@@ -68,3 +68,12 @@ def test_model_differences_are_zero_for_one_network_and_positive_for_two():
     assert same.feature_distance == pytest.approx(0, abs=1e-9) and same.map_difference == 0
     assert other.feature_distance > 1e-3 and other.map_difference > 0.01
     assert table.accuracy_a.between(0, 1).all()
+
+
+def test_a_seed_without_a_matched_point_keeps_its_rows_with_every_column():
+    flat = pd.DataFrame({"seed": 0, "model": ["ResNet50", "ResNet50", "other", "other"], "variance": [0.0, 2.0, 0.0, 2.0],
+                         "accuracy": [0.9, 0.85, 0.9, 0.8]}).set_index(["seed", "model", "variance"])
+    out = comparison.matched_comparison({0: {"ResNet50": None, "other": None}}, flat, 0.25, None, None, None, None, None,
+                                        reference="ResNet50", space="pixels")
+    assert list(out.columns) == ["seed", "space", *comparison.MATCHED_COLUMNS] and len(out) == 2
+    assert out.variance.isna().all() and out.p_pred.isna().all() and (out.space == "pixels").all()

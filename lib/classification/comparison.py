@@ -26,7 +26,8 @@ from ..study.seeds import SEED
 from .robustness import localisation_sweep, maps, noise_sweep, normalised_batch, probabilities, split_inputs, sweep_summary
 from .sanity import faithfulness_summary, faithfulness_under_noise
 
-LEARNED = 0.90  # the test accuracy every model of every seed must reach before its maps are read
+# What matched_scores reports per model.
+MATCHED_COLUMNS = ("model", "variance", "p_pred", "p_true", "accuracy", "iou", "energy_share", "road", "vs_random")
 
 
 def accuracy_on_test_split(models: dict[str, nn.Module], folder: Path, classes, imgsz: int) -> pd.DataFrame:
@@ -109,8 +110,7 @@ def matched_scores(models: dict[str, nn.Module], variance: float, images: np.nda
     road = faithfulness_summary(faithfulness_under_noise(models, map_images, map_labels, [variance], seed=seed, space=space))
     road = road.xs("gradcam", level="method").droplevel("variance")[["road", "vs_random"]]
     out = confidence.droplevel("variance").drop(columns="images").join(local).join(road)
-    return out.reset_index().assign(variance=variance)[["model", "variance", "p_pred", "p_true", "accuracy", "iou", "energy_share",
-                                                        "road", "vs_random"]]
+    return out.reset_index().assign(variance=variance)[list(MATCHED_COLUMNS)]
 
 
 def matched_comparison(models: dict[int, dict[str, nn.Module]], summary: pd.DataFrame, chance: float, images: np.ndarray,
@@ -125,7 +125,7 @@ def matched_comparison(models: dict[int, dict[str, nn.Module]], summary: pd.Data
         curve = summary.xs((s, reference), level=(SEED, "model"))["accuracy"]
         variance = matched_variance(curve, chance)
         if np.isnan(variance):
-            scores = pd.DataFrame({"model": list(named), "variance": variance})
+            scores = pd.DataFrame({"model": list(named), "variance": variance}).reindex(columns=list(MATCHED_COLUMNS))
         else:
             scores = cached_call(matched_scores, named, variance, images, labels, map_images, map_labels, map_masks, draws=draws,
                                  seed=seed, space=space)

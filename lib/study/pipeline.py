@@ -40,6 +40,9 @@ from .profiles import PROFILES, get_profile
 REFERENCE_PROFILE = "quick"
 KERNEL = "microvision-study"
 RUN_NOTE_TAG = "run-note"  # marks the markdown cell that records a reference run's parameters
+# How a committed notebook whose code changed after the last reference run says that it carries no
+# outputs until the next one (in its run-note cell, which that run replaces).
+AWAITING_RUN = "*No outputs yet:"
 STAMPS = "stamps.json"  # in the executed copies' folder: each notebook's stamp and the files it wrote
 UNSTAMPED_ENV = ("STUDY_FIGURES_DIR", "STUDY_FORCE_SINCE")  # where results are staged says nothing of them
 
@@ -88,6 +91,11 @@ def strip_run_note(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Remove the note a previous reference run left, so that papermill sees the notebook's own cells."""
     nb.cells = [c for c in nb.cells if RUN_NOTE_TAG not in c.metadata.get("tags", [])]
     return nb
+
+
+def awaits_reference_run(nb: nbformat.NotebookNode) -> bool:
+    """Whether the notebook's run note says that it awaits the next reference run (:data:`AWAITING_RUN`)."""
+    return any(RUN_NOTE_TAG in c.metadata.get("tags", []) and c.source.startswith(AWAITING_RUN) for c in nb.cells)
 
 
 def as_reference_copy(nb: nbformat.NotebookNode, parameters: dict) -> nbformat.NotebookNode:
