@@ -92,7 +92,7 @@ def test_heads_train_on_the_frozen_backbone_and_the_study_runs(trained, toy, tmp
         direct = models["ResNet50+attention"].backbone(next(iter(resnet.Batches(val, len(val))))[0])
     assert torch.allclose(features.images, direct, atol=1e-5) and torch.equal(features.labels, val.labels)
     named, loaded, whole = classification_models.liu2023_models(toy, base, {"none": artifacts["none"], "dropout": artifacts["dropout"],
-                                                                         0.3: artifacts["dropkey"]}, 0.3, epochs=1)
+                                                                         0.3: artifacts["dropkey"]}, 0.3, epochs=1, lr=1e-3)
     assert list(named) == list(classification_models.LIU2023_MODELS) and set(loaded) == {"none", "dropout", 0.3}
     assert all(torch.equal(p, q) for p, q in zip(loaded[0.3].state_dict().values(), models["ResNet50+DropKey"].state_dict().values()))
     # the whole models trained every layer from their start: layer4 moved, differently for each
@@ -102,11 +102,12 @@ def test_heads_train_on_the_frozen_backbone_and_the_study_runs(trained, toy, tmp
     assert not torch.equal(layer4["ResNet50+DropKey"]["0.conv1.weight"], layer4["ResNet50+Dropout"]["0.conv1.weight"])
     assert len(classification_models.training_history(whole["ResNet50+DropKey"])) == 1
     assert not dropkey.load_head_model(whole["ResNet50+DropKey"])[1].freeze_backbone
-    assert head_training.finetune_model(toy, artifacts["dropkey"], 1) == whole["ResNet50+DropKey"]  # cached
+    assert head_training.finetune_model(toy, artifacts["dropkey"], 1, 1e-3) == whole["ResNet50+DropKey"]  # cached
+    assert pd.read_csv(whole["ResNet50+DropKey"] / "history.csv").epoch.tolist() == [1]
     with pytest.raises(ValueError, match="frozen backbone"):
         head_training.train_head_model(toy, dropkey.HeadConfig("dropkey", 0.3, epochs=1, dim=16, freeze_backbone=False), base)
     with pytest.raises(ValueError, match="at least 1"):
-        head_training.finetune_model(toy, base, 0)
+        head_training.finetune_model(toy, base, 0, 1e-3)
 
     images, labels, masks, files = robustness.split_inputs(toy, CLASSES, 64)  # layer4 2x2 (1x1 at the toy's 32 px)
     sampled = robustness.split_inputs(toy, CLASSES, 64, sample=4, seed=0)

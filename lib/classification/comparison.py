@@ -8,7 +8,7 @@ compare where noise has taken the same share of the plain model's accuracy.
   difference), beside their accuracy;
 * :func:`matched_variance` and :func:`matched_scores`: the noise variance where the plain model's
   accuracy is halfway from its clean value to chance, and the models' confidence, accuracy and
-  maps there. liu2023's variances have no stated scale (ENGINEERING_NOTES, STUDY_SPEC); a point
+  maps there. liu2023's variances have no stated scale or noise space; a point
   defined by the plain model's own fall is one that exists for any data and noise space.
 """
 from __future__ import annotations

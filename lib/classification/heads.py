@@ -12,8 +12,9 @@
    "ResNet50+DropKey" are each one network trained with its regulariser. Each starts from the
    seed's classifier (ResNet50: as it is; the others: its backbone with their trained head, so
    that no randomly initialised head sends large gradients into the shared backbone) and trains
-   every layer for the profile's ``finetune_epochs`` more, on augmented images, at the
-   classifier's schedule and seed: one shared start, the same further budget, the same batches.
+   every layer for the profile's ``finetune_epochs`` more, on augmented images, with a one-cycle
+   schedule peaking at the profile's ``finetune_lr``, at the classifier's batch and seed: one
+   shared start, the same further budget, the same batches.
 """
 from __future__ import annotations
 
@@ -62,17 +63,19 @@ def train_head_model(folder: str | Path, head: HeadConfig, base_artifact: str | 
                                  packages=["torch", "torchvision"], force=force)
 
 
-def finetune_model(folder: str | Path, start: str | Path, epochs: int, device: str = "cpu", *, force: bool = False) -> Path:
+def finetune_model(folder: str | Path, start: str | Path, epochs: int, lr: float, device: str = "cpu", *,
+                   force: bool = False) -> Path:
     """Train every layer of the cached model ``start`` (a classifier, or an attention-head model of
-    :func:`train_head_model`) for ``epochs`` more on augmented images, at its classifier's
-    learning rate, one-cycle schedule, batch, precision and seed (or fetch it from the cache).
+    :func:`train_head_model`) for ``epochs`` more on augmented images, with a one-cycle schedule
+    peaking at ``lr`` and its classifier's warm-up, batch, precision and seed (or fetch it from
+    the cache).
     The artifact loads as ``start`` does: :func:`.resnet.load_classifier` for a classifier,
     :func:`.dropkey.load_head_model` for an attention model (then with a trainable backbone)."""
     folder, start = Path(folder), Path(start)
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}")
     head = HeadConfig(**json.loads((start / "head.json").read_text())) if (start / "head.json").is_file() else None
-    key = {"start": start.name, "epochs": epochs, "data": cache.dataset_identity(folder), "version": VERSION}
+    key = {"start": start.name, "epochs": epochs, "lr": lr, "data": cache.dataset_identity(folder), "version": VERSION}
 
     def build_artifact(out: Path) -> None:
         if head is None:
@@ -81,7 +84,7 @@ def finetune_model(folder: str | Path, start: str | Path, epochs: int, device: s
             model, _, base = load_head_model(start, device)
             model.freeze_backbone = False
         seed_everything(base.seed)
-        budget = dataclasses.replace(base, epochs=epochs)
+        budget = dataclasses.replace(base, epochs=epochs, lr=lr)
         history = training.fit(model, resnet.batches(folder, "train", budget, train=True),
                                resnet.batches(folder, "val", budget), budget, device, out / "model.pt")
         if head is not None:

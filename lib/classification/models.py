@@ -57,15 +57,15 @@ def study_heads(study: Study, folder: Path, base: Path, rate: float, mask_ratios
     return {key: train_head_model(folder, head, base, study.device) for key, head in head_configs(study, rate, mask_ratios).items()}
 
 
-def liu2023_models(folder: Path, base: Path, heads: dict, rate: float, epochs: int, device: str = "cpu"
+def liu2023_models(folder: Path, base: Path, heads: dict, rate: float, epochs: int, lr: float, device: str = "cpu"
                    ) -> tuple[dict[str, nn.Module], dict, dict[str, Path]]:
-    """liu2023's four models by its names, each trained whole for ``epochs`` from the classifier
-    ``base`` (the attention models from their head at ``heads``' keys "none", "dropout" and
-    ``rate``); every loaded head model (frozen backbone) by its key in ``heads``; and the whole
-    models' artifacts by name."""
+    """liu2023's four models by its names, each trained whole for ``epochs`` (peak rate ``lr``)
+    from the classifier ``base`` (the attention models from their head at ``heads``' keys "none",
+    "dropout" and ``rate``); every loaded head model (frozen backbone) by its key in ``heads``;
+    and the whole models' artifacts by name."""
     loaded = {key: load_head_model(a, device)[0] for key, a in heads.items()}
     starts = {"plain": base, "none": heads["none"], "dropout": heads["dropout"], "dropkey": heads[rate]}
-    artifacts = {name: finetune_model(folder, starts[head], epochs, device) for name, head in LIU2023_MODELS.items()}
+    artifacts = {name: finetune_model(folder, starts[head], epochs, lr, device) for name, head in LIU2023_MODELS.items()}
     models = {name: (load_classifier(a, device)[0] if LIU2023_MODELS[name] == "plain" else load_head_model(a, device)[0])
               for name, a in artifacts.items()}
     return models, loaded, artifacts
@@ -75,14 +75,15 @@ def liu2023_replicas(study: Study, rate: float, mask_ratios, weights: str | None
                      ) -> tuple[Path, dict[int, dict[str, nn.Module]], dict[int, dict], dict[int, dict[str, Path]]]:
     """liu2023's experiment once per training seed (:attr:`Study.seeds`): the droplet classifier
     trained with that seed, every head trained on its frozen backbone, and the four whole models
-    trained from them (:func:`liu2023_models`, the profile's ``finetune_epochs``). Returns the
+    trained from them (:func:`liu2023_models`, the profile's ``finetune_epochs`` and ``finetune_lr``). Returns the
     droplet folder, the four models by seed, every loaded head model by seed and key, and the
     whole models' artifacts by seed and name."""
     models, loaded, artifacts = {}, {}, {}
     for seed in tqdm(study.seeds, desc="liu2023 models", unit="seed"):
         folder, _, base = study_classifier(study, "droplets", weights, seed)
+        spec = study.profile.classifier
         models[seed], loaded[seed], artifacts[seed] = liu2023_models(
-            folder, base, study_heads(study, folder, base, rate, mask_ratios), rate, study.profile.classifier.finetune_epochs,
+            folder, base, study_heads(study, folder, base, rate, mask_ratios), rate, spec.finetune_epochs, spec.finetune_lr,
             study.device)
     return folder, models, loaded, artifacts
 

@@ -60,8 +60,10 @@ class ClassifierSpec:
     batch: int
     head_epochs: int = 80  # liu2023 attention heads trained on a frozen classifier backbone (notebook 07)
     # liu2023's four models: every layer trained further, from the classifier (and its head), for
-    # this many epochs at the classifier's schedule (notebook 07).
+    # this many epochs with a one-cycle schedule peaking at ``finetune_lr`` (notebook 07). At the
+    # classifier's own peak (1e-3) DropKey's whole model diverged in its second epoch (quick, README).
     finetune_epochs: int = 80
+    finetune_lr: float = 1e-4
     # Training seeds of every model that enters a comparison between trained models (liu2023's
     # four models, notebook 07): the study's seed and the next ones. The papers train once.
     seeds: int = 1
