@@ -115,7 +115,7 @@ def test_depth_trend_and_tables_without_masks():
     mixed = pd.Series([0.3, 0.2, 0.4], index=["a", "b", "c"])
     assert "direction only (rises at 1 of 2 steps; c above a) | c vs a: +0.100 | best stage: c" in heatmaps.depth_trend(mixed)
     falling = pd.Series([0.3, 0.4, 0.1], index=["a", "b", "c"])
-    assert "not reproduced (rises at 1 of 2 steps; c not above a)" in heatmaps.depth_trend(falling)
+    assert "contradicted (rises at 1 of 2 steps; c not above a)" in heatmaps.depth_trend(falling)
     maps = np.random.default_rng(0).random((2, 8, 8))
     assert heatmaps.localisation_table({"layer4": maps}, [None, None]).empty
     assert heatmaps.region_share_table(maps, [None, None], np.array([0, 1]), ["a", "b"]).empty

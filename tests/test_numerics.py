@@ -30,3 +30,11 @@ def test_golden_runs_get_the_pin_and_reference_runs_do_not(tmp_path):
     golden = pipeline.kernel_env(tmp_path, pinned=True, force=False)
     assert {k: golden.get(k) for k in numerics.PINNED_ENV} == numerics.PINNED_ENV
     assert not set(numerics.PINNED_ENV) & set(pipeline.kernel_env(tmp_path, pinned=False, force=False))
+
+
+def test_the_header_names_the_cpus_vector_extensions():
+    """Every machine the study runs on has AVX2 (the pin needs it); the header says what else it has,
+    which decides bf16 and the unpinned kernels."""
+    found = numerics.cpu_extensions()
+    assert found.split(", ")[0] == "AVX2" and set(found.split(", ")) <= {name for _, name in numerics.CPU_EXTENSIONS}
+    assert f"({found})" in numerics.describe("cpu")["machine"]

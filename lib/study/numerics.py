@@ -102,6 +102,21 @@ def cpu_model() -> str:
         return platform.processor() or platform.machine()
 
 
+# The vector extensions that decide which kernels torch runs and whether bf16 is native, in
+# /proc/cpuinfo's flag names and in words.
+CPU_EXTENSIONS = (("avx2", "AVX2"), ("avx512f", "AVX-512"), ("avx512_bf16", "AVX512-BF16"), ("amx_tile", "AMX"))
+
+
+def cpu_extensions() -> str:
+    """Which of :data:`CPU_EXTENSIONS` this CPU has, in words ("" where /proc/cpuinfo is absent)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = set(next(line.split(":", 1)[1].split() for line in f if line.startswith("flags")))
+    except (OSError, StopIteration):
+        return ""
+    return ", ".join(name for flag, name in CPU_EXTENSIONS if flag in flags) or "none of AVX2, AVX-512, AMX"
+
+
 def describe(device: str) -> dict[str, str]:
     """The machine and numerics of this run, for the provenance header."""
     import torch
@@ -109,7 +124,8 @@ def describe(device: str) -> dict[str, str]:
     if device.startswith("cuda"):
         machine = f"{torch.cuda.get_device_name(device)} (CUDA), host CPU {cpu_model()}"
     else:
-        machine = f"{cpu_model()}, {os.cpu_count()} logical CPUs"
+        extensions = cpu_extensions()
+        machine = f"{cpu_model()}{f' ({extensions})' if extensions else ''}, {os.cpu_count()} logical CPUs"
     setup = "pinned for the golden copies (lib/study/numerics.py)" if pinned() else "this machine's own (not pinned)"
     return {
         "machine": machine,

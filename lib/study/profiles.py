@@ -8,6 +8,7 @@ the notebooks and the README can never drift from the settings themselves.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -95,10 +96,14 @@ class Profile:
                 flat[f"{section}.{f.name}"] = getattr(getattr(self, section), f.name)
         return flat
 
-    def reductions(self) -> list[str]:
-        """Every setting in which this profile departs from the papers' (``paper``) settings."""
+    def reductions(self, names: Iterable[str] | None = None) -> list[str]:
+        """Every setting (of ``names``, or of all) in which this profile departs from the papers'
+        (``paper``) settings."""
         ours, theirs = self.settings(), PAPER.settings()
-        return [f"{k}: {ours[k]} (paper: {theirs[k]})" for k in ours if ours[k] != theirs[k]]
+        unknown = set(names or ()) - set(ours)
+        if unknown:
+            raise KeyError(f"no such settings: {sorted(unknown)}")
+        return [f"{k}: {ours[k]} (paper: {theirs[k]})" for k in (names or ours) if ours[k] != theirs[k]]
 
     def table(self) -> pd.DataFrame:
         """Settings of this profile beside the paper's, for display."""
@@ -143,7 +148,7 @@ QUICK = Profile(
     # 128 px: layer4 is a 4x4 grid (16 tokens for the liu2023 heads; the paper's 225 px gives 8x8).
     # At 20 epochs the droplet classifiers reach 0.96, 0.86 and 0.84 validation accuracy with training
     # seeds 0-2 (fp32, README), the last still rising; the smaller surface set needs 30 epochs.
-    # liu2023's whole models: 3 further epochs each, about 2 min an epoch on 2 cores in fp32 (README).
+    # liu2023's whole models: 3 further epochs each, about 1 min an epoch on 2 cores in bf16 (README).
     classifier=ClassifierSpec(imgsz=128, epochs=20, batch=32, head_epochs=30, finetune_epochs=3, seeds=3, surface_epochs=30),
     budget="at most 120 minutes for the whole study on 2 CPU cores",
 )

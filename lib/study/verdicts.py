@@ -7,15 +7,22 @@ says how it decides. Verdicts (:data:`.evidence.VERDICTS`):
 
 * **reproduced**: the study's value meets the paper's by the rule;
 * **direction only**: the effect the paper reports is there, smaller than the paper's;
-* **not reproduced**: the rule fails, or the effect is not distinguishable from none;
+* **inconclusive**: the interval holds both the paper's effect (or level) and no effect; where a
+  rule reads a value against a tolerance or a level, an interval that straddles it;
+* **contradicted**: the interval excludes the paper's effect or level, on the other side (a
+  reading of maps whose control fails, an ordering the other way);
 * **untestable here**: the study cannot decide, with the reason (a property of the real
-  photographs, a person's judgement, a missing table, or a comparison of trained models that has
-  one training seed: its interval must come from the spread across seeds, which one seed lacks).
+  photographs, a person's judgement, a missing table, what the synthetic data's generator decides,
+  or a comparison of trained models that has one training seed: its interval must come from the
+  spread across seeds, which one seed lacks).
+
+:class:`Readings` reads a claim under each plausible reading of what the paper left open, and the
+evidence it returns says whether the verdict survives them all (:attr:`.Evidence.robust`).
 """
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -74,7 +81,7 @@ class Accuracy:
         elif test.pvalue < 1 - CONFIDENCE:
             verdict, reason = "direction only", f"above the majority rate {majority:.3f} (p = {test.pvalue:.2g}), short of the paper"
         else:
-            verdict, reason = "not reproduced", f"not above the majority rate {majority:.3f} (p = {test.pvalue:.2g}): the model has not learned"
+            verdict, reason = "contradicted", f"not above the majority rate {majority:.3f} (p = {test.pvalue:.2g}): the model has not learned"
         return Evidence(verdict, reason + f"; {n} test images", acc, ci.low, ci.high)
 
 
@@ -90,7 +97,8 @@ class Level:
 
     @property
     def text(self) -> str:
-        return f"reproduced if the value is within {self.tolerance:g} of the paper's or beyond it in the paper's favour"
+        return (f"the floor is the paper's value less {self.tolerance:g}: {AT_LEAST_TEXT}, across training seeds where there "
+                "are several")
 
     def __call__(self, tables: ReadTable) -> Evidence:
         found = rows(tables(self.table), self.where)
@@ -98,11 +106,25 @@ class Level:
             value, low, high = float(found[self.column].iloc[0]), None, None
         else:
             value, low, high = t_interval(found[self.column], bounded=is_bounded(self.column))
-        reach = value if high is None else high
-        ok = reach >= self.paper - self.tolerance
-        return Evidence("reproduced" if ok else "not reproduced",
-                        f"{'within' if ok else 'more than'} {self.tolerance:g} {'of' if ok else 'below'} {_fmt(self.paper)}",
-                        value, low, high)
+        return _against_floor(value, low, high, self.paper - self.tolerance,
+                              f"the paper's {_fmt(self.paper)} less {self.tolerance:g}")
+
+
+AT_LEAST_TEXT = ("reproduced if the 95 % interval is at or above it, contradicted if below it, inconclusive if it straddles "
+                 "it (without an interval, the value decides)")
+
+
+def _against_floor(value: float, low: float | None, high: float | None, floor: float, named: str) -> Evidence:
+    """A value with interval (low, high) against a level it should reach (:data:`AT_LEAST_TEXT`)."""
+    interval = low is not None and not np.isnan(low)
+    lo, hi = (low, high) if interval else (value, value)
+    if lo >= floor:
+        verdict, where = "reproduced", "at or above"
+    elif hi < floor:
+        verdict, where = "contradicted", "below"
+    else:
+        verdict, where = "inconclusive", "straddles"
+    return Evidence(verdict, f"{'interval' if interval else 'value'} {where} {_fmt(floor)} ({named})", value, low, high)
 
 
 def _signed(value: float, low: float, high: float, paper: float | None, basis: str, sign: int = 1) -> Evidence:
@@ -115,11 +137,18 @@ def _signed(value: float, low: float, high: float, paper: float | None, basis: s
         return Evidence("reproduced", f"interval beyond 0{size} ({basis})", value, low, high)
     if lo > 0:
         return Evidence("direction only", f"interval beyond 0, short of {_fmt(paper)} ({basis})", value, low, high)
-    return Evidence("not reproduced", f"interval {'covers 0' if hi > 0 else 'on the other side of 0'} ({basis})", value, low, high)
+    if hi <= 0:
+        where = "on the other side of 0" if hi < 0 else "at 0, no further"
+        return Evidence("contradicted", f"interval {where} ({basis})", value, low, high)
+    if paper is not None and hi < abs(paper):
+        return Evidence("contradicted", f"interval covers 0 and stops short of the paper's {_fmt(paper)} ({basis})", value, low, high)
+    both = f"0 and the paper's {_fmt(paper)}" if paper is not None else "0"
+    return Evidence("inconclusive", f"interval holds {both} ({basis})", value, low, high)
 
 
 SIGNED_TEXT = ("reproduced if the interval is beyond 0 in the paper's direction and reaches the paper's difference "
-               "(where it gives one), direction only if beyond 0 but short of it, not reproduced otherwise")
+               "(where it gives one), direction only if beyond 0 but short of it, inconclusive if it holds both 0 and the "
+               "paper's difference, contradicted if it lies on the other side of 0 or covers 0 but not the paper's difference")
 
 
 @dataclass(frozen=True)
@@ -192,7 +221,7 @@ class Beyond:
     @property
     def text(self) -> str:
         return (f"{self.column}: reproduced if its 95 % interval (over images; across training seeds where there are "
-                "several) is above 0, not reproduced otherwise")
+                "several) is above 0, contradicted if below, inconclusive if it covers 0")
 
     def __call__(self, tables: ReadTable) -> Evidence:
         found = rows(tables(self.table), self.where)
@@ -203,16 +232,16 @@ class Beyond:
             (value, low, high), basis = t_interval(found[self.column]), f"across {found[SEED].nunique()} seeds"
         if np.isnan(value):
             return Evidence("untestable here", f"no {self.column} to read: the maps could not be scored (no object masks?)")
-        above = low > 0
-        return Evidence("reproduced" if above else "not reproduced",
-                        f"interval {'above' if above else 'not above'} 0 ({basis})", value, low, high)
+        verdict, where = ("reproduced", "above") if low > 0 else ("contradicted", "below") if high < 0 else ("inconclusive", "covers")
+        return Evidence(verdict, f"interval {where} 0 ({basis})", value, low, high)
 
 
 @dataclass(frozen=True)
 class Survives:
     """``rule``, decided only where ``control`` is reproduced: a reading of maps says something about
-    the trained model only where its maps beat a control's (Adebayo et al. 2018). A failed control
-    makes the claim not reproduced, whatever the maps look like."""
+    the trained model only where its maps beat a control's (Adebayo et al. 2018). Otherwise the claim
+    takes the control's verdict (contradicted where the maps are worse than the control's,
+    inconclusive where the two cannot be told apart), whatever the maps look like."""
 
     control: Beyond
     rule: Callable
@@ -223,16 +252,17 @@ class Survives:
 
     @property
     def text(self) -> str:
-        return f"not reproduced unless the control holds ({self.control.table}: {self.control.text}); then {self.rule.text}"
+        return f"the control's verdict unless it holds ({self.control.table}: {self.control.text}); then {self.rule.text}"
 
     def __call__(self, tables: ReadTable) -> Evidence:
         check = self.control(tables)
         if check.verdict != "reproduced":
-            return Evidence("not reproduced", f"the maps do not beat the control ({self.control.table}, {self.control.column} "
-                                              f"{check.value:.3g}, interval {check.low:.3g} to {check.high:.3g})")
+            if check.value is None or np.isnan(check.value):
+                return check
+            return Evidence(check.verdict, f"the maps do not beat the control ({self.control.table}, {self.control.column} "
+                                           f"{check.value:.3g}, interval {check.low:.3g} to {check.high:.3g})")
         found = self.rule(tables)
-        return Evidence(found.verdict, f"{found.reason}; control holds ({self.control.column} {check.value:.3g})",
-                        found.value, found.low, found.high)
+        return replace(found, reason=f"{found.reason}; control holds ({self.control.column} {check.value:.3g})")
 
 
 @dataclass(frozen=True)
@@ -249,14 +279,15 @@ class Extreme:
     @property
     def text(self) -> str:
         what = " and ".join(self.columns)
-        return f"reproduced if {self.item} has the {'largest' if self.largest else 'smallest'} {what} of all {self.key} values"
+        return (f"reproduced if {self.item} has the {'largest' if self.largest else 'smallest'} {what} of all {self.key} values, "
+                "contradicted otherwise (an ordering of means, without an interval)")
 
     def __call__(self, tables: ReadTable) -> Evidence:
         t = tables(self.table).set_index(self.key)
         score = t[list(self.columns)].astype(float).mean(axis=1)
         top = score.idxmax() if self.largest else score.idxmin()
         ok = top == self.item
-        return Evidence("reproduced" if ok else "not reproduced",
+        return Evidence("reproduced" if ok else "contradicted",
                         f"{'largest' if self.largest else 'smallest'}: {top}", float(score[self.item]))
 
 
@@ -272,7 +303,7 @@ class RisesWithDepth:
     @property
     def text(self) -> str:
         return (f"reproduced if {self.column} rises at every step {' < '.join(self.order)}; direction only if the last "
-                "is above the first but not every step rises; the value is last minus first")
+                "is above the first but not every step rises; contradicted otherwise; the value is last minus first")
 
     def __call__(self, tables: ReadTable) -> Evidence:
         return rises_with_depth(tables(self.table).set_index(self.key)[self.column].loc[list(self.order)])
@@ -280,25 +311,27 @@ class RisesWithDepth:
 
 @dataclass(frozen=True)
 class Concentrated:
-    """Whether maps fall on the object: for every class, the share of highlighted pixels on the
-    object (edge band + interior) over the object's share of the image (1: no better than chance)."""
+    """Whether maps fall on the object: for every class, the map's share on the object (edge band +
+    interior) over the object's share of the image (1: no better than chance). ``measure`` is
+    "highlight" (the share of the half-maximum highlight's pixels) or "energy" (of the map's sum)."""
 
     table: str
     where: dict
     parts: tuple[str, ...] = ("edge", "interior")
     strong: float = 2.0
+    measure: str = "highlight"
 
     @property
     def text(self) -> str:
-        return (f"enrichment = highlight share on {' + '.join(self.parts)} / their area share, per class: reproduced if "
-                f"at least {self.strong:g} for every class, direction only if above 1 for every class; the value is the "
-                "smallest enrichment")
+        return (f"enrichment = {self.measure} share on {' + '.join(self.parts)} / their area share, per class: reproduced if "
+                f"at least {self.strong:g} for every class, direction only if above 1 for every class, contradicted otherwise; "
+                "the value is the smallest enrichment")
 
     def __call__(self, tables: ReadTable) -> Evidence:
         t = rows(tables(self.table), self.where)
-        share = sum(t[f"{p}_highlight"] for p in self.parts) / sum(t[f"{p}_area"] for p in self.parts)
+        share = sum(t[f"{p}_{self.measure}"] for p in self.parts) / sum(t[f"{p}_area"] for p in self.parts)
         low = float(share.min())
-        verdict = "reproduced" if low >= self.strong else "direction only" if low > 1 else "not reproduced"
+        verdict = "reproduced" if low >= self.strong else "direction only" if low > 1 else "contradicted"
         return Evidence(verdict, f"smallest enrichment {low:.2f} ({t['class'].iloc[int(share.argmin())]})", low)
 
 
@@ -346,7 +379,7 @@ class EveryModelLearned:
         worst = t.loc[t["accuracy"].idxmin()]
         if len(failed):
             names = ", ".join(f"seed {r[SEED]} {r.model} {r.accuracy:.3f}" for _, r in failed.iterrows())
-            return Evidence("not reproduced", f"below {self.level:g}: {names}", float(worst.accuracy))
+            return Evidence("contradicted", f"below {self.level:g}: {names}", float(worst.accuracy))
         return Evidence("reproduced", f"every model of {t[SEED].nunique()} seeds at or above {self.level:g} (lowest: seed "
                                       f"{worst[SEED]} {worst.model})", float(worst.accuracy))
 
@@ -382,8 +415,7 @@ class Classifies:
             return Evidence("untestable here", f"at {_where(self.where)} every compared model is at chance ({shown}; chance "
                                                f"{self.chance:g}): a regime the paper never shows")
         found = self.rule(tables)
-        return Evidence(found.verdict, f"{found.reason}; read at {_where(self.where)}, accuracy {shown}", found.value, found.low,
-                        found.high)
+        return replace(found, reason=f"{found.reason}; read at {_where(self.where)}, accuracy {shown}")
 
 
 @dataclass(frozen=True)
@@ -409,14 +441,13 @@ class AtVariance:
             return Evidence("untestable here", f"no matched variance for seed {', '.join(map(str, variances[variances.isna()].index))}: "
                                                "the plain model never falls halfway to chance in the sweep")
         shown = ", ".join(f"{v:.3g}" for v in variances)
-        return Evidence(found.verdict, f"{found.reason}; read at variance {shown} (seeds {', '.join(map(str, variances.index))})",
-                        found.value, found.low, found.high)
+        return replace(found, reason=f"{found.reason}; read at variance {shown} (seeds {', '.join(map(str, variances.index))})")
 
 
 @dataclass(frozen=True)
 class AtLeast:
-    """A share the paper's statement implies, against a stated ``level``: reproduced if the
-    interval across seeds reaches it."""
+    """A share the paper's statement implies, against a stated ``level`` (:data:`AT_LEAST_TEXT`,
+    the interval across training seeds)."""
 
     table: str
     where: dict
@@ -425,20 +456,18 @@ class AtLeast:
 
     @property
     def text(self) -> str:
-        return f"{self.column}: reproduced if its 95 % interval across training seeds reaches {self.level:g}"
+        return f"{self.column} against {self.level:g}: {AT_LEAST_TEXT}"
 
     def __call__(self, tables: ReadTable) -> Evidence:
         value, low, high = t_interval(rows(tables(self.table), self.where)[self.column], bounded=is_bounded(self.column))
-        ok = (value if np.isnan(high) else high) >= self.level
-        return Evidence("reproduced" if ok else "not reproduced", f"interval {'reaches' if ok else 'below'} {self.level:g}",
-                        value, low, high)
+        return _against_floor(value, low, high, self.level, "the stated level")
 
 
 @dataclass(frozen=True)
 class Readings:
     """One claim read under each plausible reading of what the paper left open, ``(name, rule)``
-    pairs, the first the one the paper's words favour: its value and verdict, and whether the
-    other readings give the same verdict."""
+    pairs, the first the one the paper's words favour: its value and verdict, with every reading's
+    verdict (whether the verdict survives them all: :attr:`.Evidence.robust`)."""
 
     readings: tuple[tuple[str, Callable], ...]
 
@@ -449,15 +478,13 @@ class Readings:
     @property
     def text(self) -> str:
         first, *others = self.readings
-        return (f"{first[1].text}; read {first[0]}, and also {', '.join(n for n, _ in others)}: the verdict survives "
+        return (f"{first[1].text}; read {first[0]}, and also {', '.join(n for n, _ in others)}: the verdict is robust "
                 "where every reading gives it")
 
     def __call__(self, tables: ReadTable) -> Evidence:
         found = [(name, rule(tables)) for name, rule in self.readings]
-        (name, first), others = found[0], found[1:]
-        differ = [f"{n}: {e.verdict}" for n, e in others if e.verdict != first.verdict]
-        survives = (f"survives {', '.join(n for n, _ in others)}" if not differ else f"does not survive ({'; '.join(differ)})")
-        return Evidence(first.verdict, f"{name}: {first.reason}; {survives}", first.value, first.low, first.high)
+        name, first = found[0]
+        return replace(first, reason=f"{name}: {first.reason}", readings=tuple((n, e.verdict) for n, e in found))
 
 
 @dataclass(frozen=True)
