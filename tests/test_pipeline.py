@@ -153,3 +153,24 @@ def test_a_summarising_notebook_runs_again_when_a_table_it_reads_changed(isolate
     pipeline.run("quick", only="01", rerun=True)  # another table, the reader not selected
     pipeline.run("quick")
     assert runs.read_text() == "xx"
+
+
+def test_a_progress_bar_keeps_its_last_state_and_cleared_bars_vanish():
+    redraws = "\rtrain:   0%|  | 0/3\rtrain:  33%|# | 1/3\rtrain: 100%|##| 3/3\n"
+    assert pipeline.terminal_text(redraws) == "train: 100%|##| 3/3\n"
+    # a nested bar (leave=False) drawn one line below with tqdm's cursor-up, then cleared
+    nested = "outer:   0%| | 0/2\n\rinner:  50%\x1b[A\n\rinner: 100%\x1b[A\n\r      \r\x1b[A\router:  50%| | 1/2"
+    assert pipeline.terminal_text(nested) == "outer:  50%| | 1/2\n"
+    assert pipeline.terminal_text("\r   \r") == ""
+    cell = nbformat.v4.new_code_cell("x")
+    cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text="\rbar 1/2"),
+                    nbformat.v4.new_output("stream", name="stderr", text="\rbar 2/2\n"),
+                    nbformat.v4.new_output("stream", name="stdout", text="printed\n\n"),
+                    nbformat.v4.new_output("stream", name="stderr", text="\r    \r")]
+    pipeline.quiet_streams(cell)
+    assert [(o.name, o.text) for o in cell.outputs] == [("stderr", "bar 2/2\n"), ("stdout", "printed\n\n")]
+
+
+def test_golden_copies_draw_no_progress_bars(tmp_path):
+    assert pipeline.kernel_env(tmp_path, pinned=True, force=False, bars=False)["TQDM_DISABLE"] == "1"
+    assert "TQDM_DISABLE" not in pipeline.kernel_env(tmp_path, pinned=False, force=False)

@@ -2,7 +2,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
-from lib.study import seeds
+from lib.study import reporting, seeds
 from lib.study.reporting import Study, displayed, label
 
 
@@ -57,6 +57,18 @@ def test_figures_are_written_as_png_and_reproducible_pdf(isolated):
         pdfs.append((isolated / "figures" / "smoke" / "f.pdf").read_bytes())
     assert (isolated / "figures" / "smoke" / "f.png").stat().st_size > 0
     assert pdfs[0] == pdfs[1]
+
+
+def test_figures_are_light_in_the_notebook_and_sharp_in_the_files(isolated):
+    from PIL import Image
+
+    study = Study.start("smoke")
+    fig, ax = plt.subplots(figsize=(4, 2))
+    assert fig.dpi == reporting.INLINE_DPI < reporting.FIGURE_DPI  # what the notebook shows
+    study.save_figure(fig, "f", stamp=False)
+    plt.close(fig)
+    width = Image.open(isolated / "figures" / "smoke" / "f.png").size[0]
+    assert width > 4 * reporting.INLINE_DPI and abs(width - 4 * reporting.FIGURE_DPI) < 0.1 * 4 * reporting.FIGURE_DPI
 
 
 def test_staging_folder_receives_results(isolated, monkeypatch):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 from torch import nn
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from ..data import datasets
 from ..data.read import CLASS_NAMES

@@ -90,7 +90,8 @@ def curves_with_bands(summary: pd.DataFrame, value: str, ylabel: str, paper: pd.
 def score_curves(summary: pd.DataFrame, scores: dict[str, str]) -> plt.Figure:
     """Each score (column -> axis label) against noise variance, one line per model and method
     (index model, method, variance)."""
-    keys = list(dict.fromkeys((m, meth) for m, meth, _ in summary.index))
+    keys = list(dict.fromkeys((m, meth) for m, meth, _ in summary.index))  # in the table's order
+    summary = summary.sort_index()  # a sorted index: lookups by (model, method) without pandas' PerformanceWarning
     fig, axes = plt.subplots(1, len(scores), figsize=(4.2 * len(scores), 3.3), squeeze=False)
     for ax, (col, label) in zip(axes[0], scores.items()):
         for k, (model, method) in enumerate(keys):

@@ -17,7 +17,7 @@ import pandas as pd
 import torch
 from PIL import Image
 from scipy import stats
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from ..data.read import load_mask
 from ..explain import cams, heatmaps

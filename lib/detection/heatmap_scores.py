@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import torch
 from scipy import stats
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from ..data.read import find_image, load_rgb, read_image
 from ..explain import heatmaps

@@ -24,6 +24,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -69,12 +70,56 @@ def select(available: list[Path], only: str | None) -> list[Path]:
     return sorted(chosen)
 
 
+_TERMINAL = re.compile(r"(\r|\n|\x1b\[[0-9;]*[A-Za-z])")  # what moves a terminal's cursor, and the text between
+
+
+def terminal_text(text: str) -> str:
+    """What a terminal shows once ``text`` is written to it: a progress bar's last state instead of
+    every redraw (carriage returns, tqdm's cursor-up moves between nested bars), without the lines
+    a finished bar cleared."""
+    lines, row, fresh = [""], 0, True
+    for token in _TERMINAL.split(text):
+        if token == "\n":
+            row += 1
+            lines += [""] * (row + 1 - len(lines))
+            fresh = True
+        elif token == "\r":
+            fresh = True
+        elif token.startswith("\x1b["):
+            if token.endswith("A"):
+                row = max(0, row - int(token[2:-1] or 1))
+        elif token:
+            lines[row] = token if fresh else lines[row] + token
+            fresh = False
+    shown = [line.rstrip() for line in lines if line.strip()]
+    return "\n".join(shown) + "\n" if shown else ""
+
+
+def quiet_streams(cell: nbformat.NotebookNode) -> None:
+    """Each run of consecutive stderr outputs of ``cell`` as one output of its :func:`terminal_text`
+    (dropped where nothing stays on the screen)."""
+    outputs = []
+    for out in cell.get("outputs", []):
+        if out.output_type == "stream" and out.name == "stderr" and outputs and outputs[-1].output_type == "stream" \
+                and outputs[-1].name == "stderr":
+            outputs[-1].text += out.text
+        else:
+            outputs.append(out)
+    for out in outputs:
+        if out.output_type == "stream" and out.name == "stderr":
+            out.text = terminal_text(out.text)
+    cell.outputs = [o for o in outputs if not (o.output_type == "stream" and o.name == "stderr" and not o.text)]
+
+
 def clean_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Drop run-to-run noise (papermill timings, execution stamps) so committed copies diff cleanly."""
+    """Drop run-to-run noise (papermill timings, execution stamps) so committed copies diff cleanly,
+    and keep of each progress bar its last state (:func:`quiet_streams`)."""
     nb.metadata.pop("papermill", None)
     for cell in nb.cells:
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
+        if cell.cell_type == "code":
+            quiet_streams(cell)
     return nb
 
 
@@ -234,11 +279,14 @@ def publish(staging: Path, dest: Path) -> int:
     return moved
 
 
-def kernel_env(staging: Path, pinned: bool, force: bool) -> dict[str, str]:
+def kernel_env(staging: Path, pinned: bool, force: bool, bars: bool = True) -> dict[str, str]:
     """Environment of the notebook kernels: results staged, and when ``pinned`` (golden copies,
     ``--pinned``) the numerical setup that nbval re-executes the golden copies under
-    (``tests/run.sh``, :mod:`lib.study.numerics`)."""
+    (``tests/run.sh``, :mod:`lib.study.numerics`). Without ``bars`` (the golden copies, whose
+    every output is compared) no progress bar is drawn."""
     env = {"STUDY_FIGURES_DIR": str(staging), "TQDM_MININTERVAL": "30"}
+    if not bars:
+        env["TQDM_DISABLE"] = "1"
     if pinned:
         env |= numerics.PINNED_ENV
     if force:
@@ -264,7 +312,7 @@ def run(profile: str, only: str | None = None, force: bool = False, seed: int | 
 
     staging = paths.FIGURES_DIR / f".staging-{profile}-{os.getpid()}"
     staging.mkdir()
-    env = kernel_env(staging, golden or pinned, force)
+    env = kernel_env(staging, golden or pinned, force, bars=not golden)
     parameters = {} if golden else {"profile": profile}
     parameters |= {k: v for k, v in (("seed", seed), ("data_root", data_root), ("device", device),
                                      ("precision", precision)) if v is not None}

@@ -48,6 +48,10 @@ LABELS = {
 
 #: Where a value comes from, as an identifier's last word: ``accuracy_xu2024`` reads ``accuracy (xu2024)``.
 SOURCES = ("xu2024", "liu2023", "paper", "weighted")
+# Figures shown in a notebook at screen resolution (the notebooks stay light); the files in
+# figures/ at print resolution.
+INLINE_DPI = 72
+FIGURE_DPI = 120
 
 
 def label(name, own: dict | None = None):
@@ -100,6 +104,9 @@ class Study:
         seed = prof.seed if seed is None else int(seed)
         seed_everything(seed)
         numerics.configure()
+        import matplotlib
+
+        matplotlib.rcParams["figure.dpi"] = INLINE_DPI
         root = Path(data_root).expanduser().resolve() if data_root else None
         if root is not None and not root.is_dir():
             raise FileNotFoundError(f"data_root {root} is not a folder")
@@ -157,9 +164,10 @@ class Study:
             fig.text(0.995, 0.003, self.data_label, ha="right", va="bottom", fontsize=6, color="0.35")
         png = self.out_dir / f"{name}.png"
         with atomic_path(png) as tmp:
-            fig.savefig(tmp, dpi=120, bbox_inches="tight", metadata={"Software": None})
+            fig.savefig(tmp, dpi=FIGURE_DPI, bbox_inches="tight", metadata={"Software": None})
         with atomic_path(self.out_dir / f"{name}.pdf") as tmp:
-            fig.savefig(tmp, bbox_inches="tight", metadata={"CreationDate": None, "Creator": None, "Producer": None})
+            fig.savefig(tmp, dpi=FIGURE_DPI, bbox_inches="tight", metadata={"CreationDate": None, "Creator": None,
+                                                                           "Producer": None})
         return png
 
     def save_skipped(self, name: str, reason: str) -> pd.DataFrame:
