@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -109,3 +110,33 @@ def test_decoded_splits_match_a_fresh_decode_and_batches_cover_them(toy):
     assert len(epochs[0]) == len(train) * 4 and not torch.equal(epochs[0], epochs[1])  # reshuffled each epoch
     x, _ = next(iter(resnet.batches(toy, "train", config, train=True)))
     assert x.dtype == torch.float32 and x.shape == (4, 3, 24, 24)
+
+
+def test_a_seed_whose_classifier_falls_short_trains_it_longer_and_says_so(tmp_path, monkeypatch):
+    """learned_classifier retrains with profile.classifier.longer times the epochs where the best
+    validation accuracy is below LEARNED, and classifier_schedules reports it."""
+    from types import SimpleNamespace
+
+    from lib.study.profiles import LEARNED, QUICK
+
+    models = classification_models
+
+    best = {0: 0.95, 1: 0.85}  # by seed; the longer schedule of seed 1 reaches 0.93
+    calls = []
+
+    def fake(study, dataset, weights=None, seed=None, epochs=None):
+        calls.append((seed, epochs))
+        epochs = epochs or QUICK.classifier.epochs
+        artifact = tmp_path / f"seed{seed}-{epochs}"
+        artifact.mkdir(exist_ok=True)
+        reached = best[seed] if epochs == QUICK.classifier.epochs else 0.93
+        pd.DataFrame({"epoch": range(1, epochs + 1), "val_acc": [0.3] * (epochs - 1) + [reached]}).to_csv(artifact / "history.csv")
+        return tmp_path, SimpleNamespace(epochs=epochs), artifact
+
+    monkeypatch.setattr(models, "study_classifier", fake)
+    study = SimpleNamespace(profile=QUICK)
+    found = {seed: {"classifier": models.learned_classifier(study, "droplets", seed=seed)[2]} for seed in (0, 1)}
+    assert calls == [(0, None), (1, None), (1, QUICK.classifier.longer * QUICK.classifier.epochs)]
+    table = models.classifier_schedules(found, QUICK.classifier.epochs)
+    assert table["longer schedule"].tolist() == [False, True] and table.epochs.tolist() == [20, 40]
+    assert (table["best validation accuracy"] >= LEARNED).all()
